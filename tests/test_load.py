@@ -1,0 +1,142 @@
+"""The loader: every broken file gets one located, plain-words line; good files load exactly."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from remedy.errors import IncidentError, InputError, UsageError
+from remedy.load import MAX_NODES, load_incident
+
+from .conftest import INCIDENTS, ROOT
+
+BROKEN = sorted((ROOT / "tests" / "broken").glob("*.yaml"))
+EXPECT = re.compile(r"^# expect: (\d+):(\d+): (.*)$")
+
+
+def expectation(path: Path) -> tuple[int, int, str]:
+    match = EXPECT.match(path.read_text(encoding="utf-8").splitlines()[0])
+    assert match, f"{path.name} lacks an '# expect: line:col: message' first line"
+    return int(match.group(1)), int(match.group(2)), match.group(3)
+
+
+@pytest.mark.parametrize("path", BROKEN, ids=lambda p: p.stem)
+def test_broken_file_is_located_and_explained(path: Path) -> None:
+    line, col, words = expectation(path)
+    with pytest.raises(IncidentError) as caught:
+        load_incident(path)
+    first = str(caught.value)
+    assert first.startswith(f"{path}:{line}:{col}: "), first
+    assert words.split(": ", 0)[0] in first
+    assert words in first
+    assert "\n" not in first  # one line
+
+
+def test_seed_incidents_load() -> None:
+    assert len(INCIDENTS) == 5
+    for path in INCIDENTS:
+        incident = load_incident(path)
+        assert incident.id == path.stem
+
+
+def test_money_is_read_exactly() -> None:
+    incident = load_incident(ROOT / "incidents" / "6pm-price-cap.yaml")
+    assert incident.affected.order_value == Decimal("49.95")
+    assert str(incident.options.refund.amount) == "49.95"
+
+
+def test_estimates_read_as_low_likely_high() -> None:
+    incident = load_incident(ROOT / "incidents" / "6pm-price-cap.yaml")
+    clv = incident.business.clv
+    assert clv is not None and (clv.low, clv.likely, clv.high) == (150, 350, 700)
+    assert clv.uncertain
+    cost = incident.options.honor.cost_per_order
+    assert cost is not None and not cost.uncertain and cost.likely == 50
+
+
+def test_disabled_and_custom_options() -> None:
+    incident = load_incident(ROOT / "incidents" / "bereavement-flowers.yaml")
+    assert not incident.options.refund.enabled
+    flowers = incident.options.custom["flowers"]
+    assert flowers.matches == ["other"] and flowers.scope == "segment"
+    assert "flowers" in incident.enabled_options()
+    assert "refund" not in incident.enabled_options()
+
+
+def test_byte_order_mark_is_accepted() -> None:
+    data = b"\xef\xbb\xbfid: bom\ntitle: t\nkind: other\naffected:\n  customers: 1\n"
+    assert load_incident("bom.yaml", data).id == "bom"
+
+
+def test_non_utf8_names_the_byte_and_place() -> None:
+    with pytest.raises(IncidentError, match=r"^x\.yaml:2:11: byte 0xe9 is not UTF-8"):
+        load_incident("x.yaml", b"id: x\ntitle: caf\xe9\n")
+
+
+def test_control_character_is_refused() -> None:
+    with pytest.raises(IncidentError, match=r"^x\.yaml:1:6: YAML: control characters"):
+        load_incident("x.yaml", b"id: x\x07\n")
+
+
+def test_alias_bomb_is_refused_quickly() -> None:
+    lines = ['a: &a ["x","x","x","x","x","x","x","x","x"]']
+    for i in range(1, 10):
+        prev, name = chr(96 + i), chr(97 + i)
+        lines.append(f"{name}: &{name} [" + ",".join([f"*{prev}"] * 9) + "]")
+    data = ("\n".join(lines) + "\n").encode()
+    with pytest.raises(IncidentError, match=f"more than {MAX_NODES:,} values"):
+        load_incident("bomb.yaml", data)
+
+
+def test_very_deep_nesting_does_not_recurse() -> None:
+    data = ("a: " + "[" * 50_000 + "]" * 50_000 + "\n").encode()
+    with pytest.raises(IncidentError, match="nested more than 32 levels"):
+        load_incident("deep.yaml", data)
+
+
+def test_oversized_file_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("REMEDY_MAX_BYTES", "1000")
+    big = tmp_path / "big.yaml"
+    big.write_text("id: x\nsummary: '" + "a" * 2000 + "'\n")
+    with pytest.raises(InputError, match="larger than 1,000 bytes"):
+        load_incident(big)
+
+
+def test_missing_file_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="no such file"):
+        load_incident("does-not-exist.yaml")
+
+
+def test_all_validation_problems_are_reported_in_file_order() -> None:
+    data = b"id: Bad Id\ntitle: t\nkind: nope\naffected:\n  customers: x\n"
+    with pytest.raises(IncidentError) as caught:
+        load_incident("many.yaml", data)
+    lines = [p.location.line for p in caught.value.problems]
+    assert lines == sorted(lines) and len(lines) == 3
+
+
+def test_customers_files_resolve_relative_to_incident(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    path = tmp_path / "sub" / "i.yaml"
+    path.write_text(
+        "id: x\ntitle: t\nkind: other\ncustomers:\n  file: people.csv\n  orders: ../o.csv\n"
+    )
+    incident = load_incident(path)
+    assert incident.customers is not None
+    assert incident.customers.file == tmp_path / "sub" / "people.csv"
+    assert incident.customers.orders == tmp_path / "sub" / ".." / "o.csv"
+
+
+def test_explicit_str_tag_quotes_a_number() -> None:
+    incident = load_incident(
+        "t.yaml", b"id: x\ntitle: !!str 2010-05-21\nkind: other\naffected:\n  customers: 1\n"
+    )
+    assert incident.title == "2010-05-21"
+
+
+def test_title_text_stays_data() -> None:
+    data = b"id: x\ntitle: '{{ 7*7 }} =SUM(A1)'\nkind: other\naffected:\n  customers: 1\n"
+    assert load_incident("t.yaml", data).title == "{{ 7*7 }} =SUM(A1)"
