@@ -263,7 +263,18 @@ class Assumptions(Strict):
         description="Support minutes spent per customer contacted (handling, replies).",
     )
 
+    refund_take_up: Estimate | None = Field(
+        None,
+        description=(
+            "When customers may choose between a refund and the goods sent again, the share "
+            "who take the refund (default [0.05, 0.2, 0.5])."
+        ),
+    )
+
     _check_delta = field_validator("delta")(lambda v: None if v is None else _fraction_estimate(v))
+    _check_take_up = field_validator("refund_take_up")(
+        lambda v: None if v is None else _fraction_estimate(v)
+    )
 
 
 class Segment(Strict):
