@@ -21,7 +21,7 @@ $(BIN)/.installed-dev: pyproject.toml
 
 demo: $(BIN)/.installed
 	$(BIN)/remedy check incidents/
-	$(BIN)/remedy check $(DEMO)
+	$(BIN)/remedy plan $(DEMO)
 
 test: $(BIN)/.installed-dev
 	$(BIN)/ruff check remedy tests bench

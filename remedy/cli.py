@@ -383,6 +383,342 @@ def new(
     _err(f"wrote {path}; edit it, then: remedy check {path} && remedy plan {path}")
 
 
+# --- plan ------------------------------------------------------------------------------------
+
+DRAWS = typer.Option(10_000, "--draws", min=100, max=1_000_000, help="Monte Carlo draws.")
+SEED = typer.Option(0, "--seed", help="Random seed: same file and seed, same output.")
+TEMPLATES = typer.Option(
+    None, "--templates", help="Folder of templates overriding the built-in ones by file name."
+)
+
+
+def _planned(incident: Incident, draws: int, seed: int) -> Any:
+    """The plan for an incident, with CLV from its order history when the file names one."""
+    from remedy.plan import make_plan
+
+    return make_plan(incident, draws=draws, seed=seed)
+
+
+@app.command()
+def plan(
+    file: str = typer.Argument(..., metavar="FILE", help="Incident file; - for stdin."),
+    format: PlanFormat = typer.Option(
+        PlanFormat.table, "--format", "-f", help="table, json or markdown."
+    ),
+    draws: int = DRAWS,
+    seed: int = SEED,
+    max_cost: float | None = typer.Option(
+        None, "--max-cost", min=0, help="Gate: exit 3 if the plan costs more than this."
+    ),
+    strict: bool = typer.Option(
+        False, "--strict", help="Gate: exit 3 if the plan cannot keep within the budget."
+    ),
+    templates: Path | None = TEMPLATES,
+    output: Path | None = OUTPUT,
+    force: bool = FORCE,
+) -> None:
+    """Score the remedies and print the recommended plan, with draft messages.
+
+    Example: remedy plan incidents/6pm-price-cap.yaml --format json
+    """
+    _precheck_output(output, force)
+    incident = _load(file)
+    result = _planned(incident, draws, seed)
+    from remedy.drafts import draft_messages
+
+    messages = draft_messages(incident, result.offers, templates_dir=templates)
+    if format is PlanFormat.json:
+        from remedy.report import plan_to_json
+
+        _emit(_json(plan_to_json(result, messages)), output, force)
+    elif format is PlanFormat.markdown:
+        from remedy.report import plan_to_markdown
+
+        _emit(plan_to_markdown(result, messages), output, force)
+    else:
+        _emit_table(result, messages, output, force)
+    _gates(result, max_cost, strict)
+
+
+def _emit_table(result: Any, messages: Any, output: Path | None, force: bool) -> None:
+    from remedy.tables import render_plan
+
+    if output is None or str(output) == "-":
+        render_plan(result, messages, _console())
+        return
+    import io
+
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    render_plan(result, messages, Console(file=buffer, width=100, no_color=True))
+    _emit(buffer.getvalue(), output, force)
+
+
+def _gates(result: Any, max_cost: float | None, strict: bool) -> None:
+    from remedy.money import format_money
+
+    if max_cost is not None and result.total_cost > max_cost + 1e-9:
+        raise GateError(
+            f"gate failed: the plan costs {format_money(result.total_cost, result.currency)}, "
+            f"more than --max-cost {format_money(max_cost, result.currency)}"
+        )
+    if strict and result.budget is not None and result.total_cost > result.budget + 1e-9:
+        raise GateError(
+            f"gate failed (--strict): the plan costs "
+            f"{format_money(result.total_cost, result.currency)}, over the budget of "
+            f"{format_money(result.budget, result.currency)} (its obligations alone exceed it)"
+        )
+
+
+@app.command()
+def explain(
+    file: str = typer.Argument(..., metavar="FILE", help="Incident file; - for stdin."),
+    option: str = typer.Argument(..., metavar="OPTION", help="Option id, e.g. honor or refund."),
+    format: LintFormat = typer.Option(LintFormat.text, "--format", "-f", help="text or json."),
+    draws: int = DRAWS,
+    seed: int = SEED,
+    output: Path | None = OUTPUT,
+    force: bool = FORCE,
+) -> None:
+    """Show the arithmetic behind one option's score, with every input and its source.
+
+    Example: remedy explain incidents/6pm-price-cap.yaml honor
+    """
+    from remedy.explain import explain_option
+
+    _precheck_output(output, force)
+    incident = _load(file)
+    explanation = explain_option(incident, option, draws=draws, seed=seed)
+    if format is LintFormat.json:
+        _emit(_json(explanation.to_json()), output, force)
+    else:
+        _emit(explanation.to_text(), output, force)
+
+
+# --- drafts and lint -------------------------------------------------------------------------
+
+
+@app.command()
+def drafts(
+    file: str = typer.Argument(..., metavar="FILE", help="Incident file with customers.file."),
+    out: Path = typer.Option(
+        ..., "--out", "-o", help="Output file (jsonl, csv) or folder (eml); - for stdout."
+    ),
+    format: DraftsFormat = typer.Option(
+        DraftsFormat.jsonl, "--format", "-f", help="jsonl, csv or eml (a folder of emails)."
+    ),
+    limit: int | None = typer.Option(None, "--limit", min=0, help="Stop after N messages."),
+    on_bad_row: BadRow = typer.Option(
+        BadRow.fail, "--on-bad-row", help="fail (default) or skip rows with a bad email or amount."
+    ),
+    templates: Path | None = TEMPLATES,
+    draws: int = DRAWS,
+    seed: int = SEED,
+    force: bool = FORCE,
+) -> None:
+    """Write one message per customer and channel of their plan (mail merge).
+
+    Example: remedy drafts incident.yaml --out messages.jsonl
+    """
+    from remedy.mailmerge import merge
+
+    incident = _load(file)
+    if incident.customers is None or incident.customers.file is None:
+        raise UsageError(
+            f"{file}: no customers file (add 'customers: {{file: affected.csv}}' to the incident)"
+        )
+    if str(out) != "-" and format is not DraftsFormat.eml:
+        _precheck_output(out, force)
+    result = _planned(incident, draws, seed)
+    report = merge(
+        incident,
+        result.offers,
+        incident.customers.file,
+        out,
+        format.value,
+        limit=limit,
+        force=force,
+        on_bad_row=on_bad_row.value,
+        templates_dir=templates,
+        progress=_progress_bar("drafts"),
+    )
+    for bad in report.bad_rows:
+        _err(f"skipped {bad.located(incident.customers.file)}")
+    for segment, channel, check in report.failed_checks:
+        _err(f"warning: {segment} {channel} draft: {check.to_text().splitlines()[0]}")
+    if report.limited:
+        _err(f"{report.messages} messages (stopped at --limit {limit}) -> {out}")
+    else:
+        _err(f"{report.messages} messages for {report.customers} customers -> {out}")
+
+
+def _progress_bar(label: str) -> Any:
+    """A progress callback (done, total) drawing a bar on stderr, only on a terminal."""
+    if not sys.stderr.isatty():
+        return None
+    width = 30
+
+    def report(done: int, total: int) -> None:
+        share = min(1.0, done / total) if total else 1.0
+        filled = int(share * width)
+        sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {share:4.0%}")
+        if share >= 1.0:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return report
+
+
+@app.command()
+def lint(
+    message_file: str = typer.Argument(
+        ..., metavar="MESSAGE_FILE", help="A message you wrote (plain text); - for stdin."
+    ),
+    prevention: bool = typer.Option(
+        False, "--prevention", help="The incident names a prevention step: require one."
+    ),
+    format: LintFormat = typer.Option(LintFormat.text, "--format", "-f", help="text or json."),
+) -> None:
+    """Check an apology you wrote: what it has, what it lacks, and hedges that weaken it.
+
+    Exit 0 when it passes, 1 when it needs work.
+    Example: remedy lint my-email.txt
+    """
+    from remedy.apology import lint_text
+    from remedy.errors import InputError
+    from remedy.fileio import read_bytes
+
+    raw = read_bytes(message_file, 1024 * 1024)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"{message_file}: is not UTF-8 text (save it as UTF-8)") from None
+    check_result = lint_text(text, prevention_given=prevention)
+    name = "<stdin>" if message_file == "-" else message_file
+    if format is LintFormat.json:
+        sys.stdout.write(_json({"schema_version": 1, "file": name, **check_result.as_dict()}))
+    else:
+        sys.stdout.write(check_result.to_text(name).rstrip("\n") + "\n")
+    if not check_result.ok:
+        raise typer.Exit(ExitCode.INVALID_INPUT)
+
+
+# --- clv -------------------------------------------------------------------------------------
+
+
+def _stage_reporter(label: str) -> Any:
+    """A stage callback for long work: a line per stage on stderr, only on a terminal."""
+    if not sys.stderr.isatty():
+        return None
+
+    def report(stage: str) -> None:
+        sys.stderr.write(f"\r{label}: {stage}...".ljust(40))
+        sys.stderr.flush()
+        if stage == "done":
+            sys.stderr.write("\r" + " " * 40 + "\r")
+
+    return report
+
+
+def _parse_date(value: str | None, flag: str) -> Any:
+    if value is None:
+        return None
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"{flag}: '{value}' is not a date (use YYYY-MM-DD)") from None
+
+
+@app.command()
+def clv(
+    orders: str = typer.Argument(..., metavar="ORDERS", help="Order history CSV; - for stdin."),
+    customer_col: str | None = typer.Option(
+        None, "--customer-col", help="Customer id column (default: customer_id or an alias)."
+    ),
+    date_col: str | None = typer.Option(
+        None, "--date-col", help="Order date column, YYYY-MM-DD (default: date or an alias)."
+    ),
+    amount_col: str | None = typer.Option(
+        None, "--amount-col", help="Order amount column (default: amount or an alias)."
+    ),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="End of observation, YYYY-MM-DD (default: the last order date)."
+    ),
+    time_unit: TimeUnit = typer.Option(TimeUnit.week, "--time-unit", help="day, week or month."),
+    horizon: float | None = typer.Option(
+        None, "--horizon", min=0, help="CLV horizon in time units (default: one year)."
+    ),
+    discount_rate: float = typer.Option(
+        0.10, "--discount-rate", min=0, max=1, help="Annual discount rate for CLV."
+    ),
+    gross_margin: float | None = typer.Option(
+        None, "--gross-margin", min=0, max=1, help="Margin: CLV in margin, not revenue."
+    ),
+    format: ClvFormat = typer.Option(
+        ClvFormat.table, "--format", "-f", help="table (summary), json (summary), csv (rows)."
+    ),
+    output: Path | None = OUTPUT,
+    force: bool = FORCE,
+) -> None:
+    """Estimate customer lifetime value from an order history (BG/NBD + Gamma-Gamma).
+
+    Example: remedy clv orders.csv --time-unit week --format json
+    """
+    from remedy.clv import ClvOptions, estimate_clv
+
+    _precheck_output(output, force)
+    options = ClvOptions(
+        customer_col=customer_col,
+        date_col=date_col,
+        amount_col=amount_col,
+        as_of=_parse_date(as_of, "--as-of"),
+        time_unit=time_unit.value,
+        horizon=horizon,
+        discount_rate=discount_rate,
+        gross_margin=gross_margin,
+    )
+    data = sys.stdin.buffer.read() if orders == "-" else None
+    result = estimate_clv(
+        "<stdin>" if orders == "-" else orders,
+        data=data,
+        options=options,
+        progress=_stage_reporter("clv"),
+    )
+    for warning in result.warnings:
+        _err(f"warning: {warning}")
+    if format is ClvFormat.json:
+        _emit(_json(result.to_json()), output, force)
+    elif format is ClvFormat.csv:
+        _emit(_rows_csv(result.iter_rows()), output, force)
+    else:
+        width = _console().width if sys.stdout.isatty() else 80
+        _emit(result.text_report(width=width), output, force)
+
+
+def _rows_csv(rows: Any) -> str:
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer: Any = None
+    for row in rows:
+        if writer is None:
+            writer = csv.DictWriter(buffer, fieldnames=list(row), lineterminator="\n")
+            writer.writeheader()
+        writer.writerow({k: _csv_safe(v) for k, v in row.items()})
+    return buffer.getvalue()
+
+
+def _csv_safe(value: Any) -> Any:
+    # Customer ids come from the user's file: never let a spreadsheet read them as formulas.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 # --- entry point -----------------------------------------------------------------------------
 
 

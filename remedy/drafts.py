@@ -852,6 +852,11 @@ class _Bundle:
 _NOT_CHECKED = lint_text("")
 
 
+# A public post (status page, blog, social) only when enough customers were hit that others
+# will have heard; below this the incident is a private matter between us and a few customers.
+PUBLIC_POST_MIN_CUSTOMERS = 20
+
+
 # --- segment drafts --------------------------------------------------------------------------
 
 
@@ -859,7 +864,8 @@ def draft_messages(
     incident: Incident, offers: Sequence[Offer], *, templates_dir: str | Path | None = None
 ) -> list[Message]:
     """The drafts for a plan: per segment an email, an SMS and (with calls) a phone script, in
-    plan order, then one public post (segment "all"). Each carries its apology check."""
+    plan order, then one public post (segment "all") unless the incident is a private matter
+    of fewer than `PUBLIC_POST_MIN_CUSTOMERS` customers. Each carries its apology check."""
     drafter = _Drafter(incident, offers, templates_dir)
     facts = drafter.facts
     messages: list[Message] = []
@@ -898,6 +904,9 @@ def draft_messages(
                     lint_text(script, prevention_given=prevention),
                 )
             )
+    if sum(offer.customers for offer in drafter.offers) < PUBLIC_POST_MIN_CUSTOMERS:
+        # One grieving customer or one stolen parcel is a private matter, not a public one.
+        return messages
     post_bundle = _Bundle(drafter, -1, 0, False, True)
     post = post_bundle.post.fill(["", "", "", "", "", facts.sms_explanation])
     messages.append(

@@ -562,3 +562,10 @@ def test_skeletons_give_exactly_what_full_renders_give(
         assert fast == full
         assert [c for c, _, _ in fast].count("phone") == 3
         assert all(len(body) <= SMS_MAX for channel, _, body in fast if channel == "sms")
+
+
+def test_a_private_incident_gets_no_public_post() -> None:
+    few = draft_messages(incident(), [offer("refund", customers=1)])
+    many = draft_messages(incident(), [offer("refund", customers=500)])
+    assert "post" not in {m.channel for m in few}
+    assert many[-1].channel == "post"
