@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
+
+# The template cache goes to a throwaway folder, never the developer's home.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="remedy-test-cache-")
 
 ROOT = Path(__file__).resolve().parent.parent
 INCIDENTS = sorted((ROOT / "incidents").glob("*.yaml"))

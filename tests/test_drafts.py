@@ -569,3 +569,20 @@ def test_a_private_incident_gets_no_public_post() -> None:
     many = draft_messages(incident(), [offer("refund", customers=500)])
     assert "post" not in {m.channel for m in few}
     assert many[-1].channel == "post"
+
+
+def test_compiled_templates_are_cached_privately(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import remedy.drafts
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(remedy.drafts, "_TEMPLATE_CACHE", {})  # as in a fresh process
+    first = draft_messages(incident(), [offer("refund")])
+    folders = list((tmp_path / "remedy").iterdir())
+    assert len(folders) == 1 and oct(folders[0].stat().st_mode & 0o777) == "0o700"
+    assert list(folders[0].glob("*.cache"))
+    assert draft_messages(incident(), [offer("refund")]) == first  # from the cache: same text
+    monkeypatch.setenv("REMEDY_NO_CACHE", "1")
+    monkeypatch.setattr(remedy.drafts, "_TEMPLATE_CACHE", {})
+    assert draft_messages(incident(), [offer("refund")]) == first
