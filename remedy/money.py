@@ -27,3 +27,25 @@ def format_money(amount: Decimal | float | int, currency: str) -> str:
     if symbol is not None:
         return f"{sign}{symbol}{digits}"
     return f"{sign}{currency} {digits}"
+
+
+def format_money_short(amount: float, currency: str) -> str:
+    """Money for a crowded table: `$61.71`, `$6,228`, `$12.5k`, `$1.60M`.
+
+    Exact amounts are in the JSON, the Markdown and the drafts; a terminal table needs width.
+    """
+    value = float(amount)
+    size = abs(value)
+    if size < 1_000:
+        return format_money(value, currency)
+    sign = "-" if value < 0 else ""
+    if size < 10_000:
+        digits = f"{size:,.0f}"
+    elif size < 1_000_000:
+        digits = f"{size / 1_000:.1f}k" if size < 100_000 else f"{size / 1_000:.0f}k"
+    elif size < 1_000_000_000:
+        digits = f"{size / 1_000_000:.2f}M"
+    else:
+        digits = f"{size / 1_000_000_000:.2f}B"
+    symbol = SYMBOLS.get(currency)
+    return f"{sign}{symbol}{digits}" if symbol is not None else f"{sign}{currency} {digits}"
