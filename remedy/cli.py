@@ -8,8 +8,11 @@ them, so `remedy --help` and scripts calling remedy in a loop start fast.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import sys
+from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -392,11 +395,35 @@ TEMPLATES = typer.Option(
 )
 
 
-def _planned(incident: Incident, draws: int, seed: int) -> Any:
+def _planned(incident: Incident, draws: int, seed: int, file: str) -> Any:
     """The plan for an incident, with CLV from its order history when the file names one."""
-    from remedy.plan import make_plan
+    import dataclasses
 
-    return make_plan(incident, draws=draws, seed=seed)
+    from remedy.plan import make_plan
+    from remedy.valuation import value_from_history
+
+    with _about(file):
+        valuation = value_from_history(incident, progress=_stage_reporter("clv"))
+        if valuation is None:
+            return make_plan(incident, draws=draws, seed=seed)
+        result = make_plan(
+            valuation.incident, draws=draws, seed=seed, clv_override=valuation.clv_by_segment
+        )
+    return dataclasses.replace(result, notes=(*valuation.notes, *result.notes))
+
+
+@contextlib.contextmanager
+def _about(file: str) -> Iterator[None]:
+    """Name the incident file in model-level errors that do not name a file themselves."""
+    from remedy.errors import InputError
+
+    try:
+        yield
+    except InputError as exc:
+        name = "<stdin>" if file == "-" else file
+        if exc.message.startswith((name, "/")) or re.match(r"^[^\s:]+:\d+", exc.message):
+            raise
+        raise InputError(f"{name}: {exc.message}") from None
 
 
 @app.command()
@@ -423,7 +450,7 @@ def plan(
     """
     _precheck_output(output, force)
     incident = _load(file)
-    result = _planned(incident, draws, seed)
+    result = _planned(incident, draws, seed, file)
     from remedy.drafts import draft_messages
 
     messages = draft_messages(incident, result.offers, templates_dir=templates)
@@ -485,15 +512,30 @@ def explain(
 
     Example: remedy explain incidents/6pm-price-cap.yaml honor
     """
-    from remedy.explain import explain_option
-
     _precheck_output(output, force)
     incident = _load(file)
-    explanation = explain_option(incident, option, draws=draws, seed=seed)
+    with _about(file):
+        explanation = _explain(incident, option, draws, seed)
     if format is LintFormat.json:
         _emit(_json(explanation.to_json()), output, force)
     else:
         _emit(explanation.to_text(), output, force)
+
+
+def _explain(incident: Incident, option: str, draws: int, seed: int) -> Any:
+    from remedy.explain import explain_option
+    from remedy.valuation import value_from_history
+
+    valuation = value_from_history(incident, progress=_stage_reporter("clv"))
+    if valuation is not None:
+        return explain_option(
+            valuation.incident,
+            option,
+            draws=draws,
+            seed=seed,
+            clv_override=valuation.clv_by_segment,
+        )
+    return explain_option(incident, option, draws=draws, seed=seed)
 
 
 # --- drafts and lint -------------------------------------------------------------------------
@@ -530,7 +572,7 @@ def drafts(
         )
     if str(out) != "-" and format is not DraftsFormat.eml:
         _precheck_output(out, force)
-    result = _planned(incident, draws, seed)
+    result = _planned(incident, draws, seed, file)
     report = merge(
         incident,
         result.offers,
@@ -608,15 +650,13 @@ def lint(
 
 
 def _stage_reporter(label: str) -> Any:
-    """A stage callback for long work: a line per stage on stderr, only on a terminal."""
+    """A stage callback for long work: one status line per stage on stderr, on a terminal."""
     if not sys.stderr.isatty():
         return None
 
     def report(stage: str) -> None:
-        sys.stderr.write(f"\r{label}: {stage}...".ljust(40))
+        sys.stderr.write(f"{label}: {stage}...\n")
         sys.stderr.flush()
-        if stage == "done":
-            sys.stderr.write("\r" + " " * 40 + "\r")
 
     return report
 

@@ -229,3 +229,35 @@ def test_lint_passes_a_good_apology_and_fails_a_hedged_one(
     assert bad.exit_code == 1
     data = json.loads(bad.stdout)
     assert data["ok"] is False and data["hedges"]
+
+
+def test_model_level_errors_name_the_file(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "noclv.yaml"
+    path.write_text("id: x\ntitle: t\nkind: other\naffected:\n  customers: 10\n")
+    result = runner.invoke(app, ["plan", str(path), *FAST])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"{path}: no customer lifetime value")
+    assert "add business.clv" in result.stderr
+
+
+def test_odd_but_valid_incidents_plan_without_a_traceback(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    cases = {
+        "zero": "kind: other\naffected:\n  customers: 0\nbusiness:\n  clv: 100\n",
+        "yen": "kind: outage\ncurrency: JPY\naffected:\n  customers: 10\n  order_value: 1500\n"
+        "business:\n  clv: 20000\noptions:\n  store_credit:\n    amount: 500\n    required: true\n",
+        "all-off": "kind: other\naffected:\n  customers: 10\nbusiness:\n  clv: 100\noptions:\n"
+        + "".join(
+            f"  {o}: false\n"
+            for o in ("honor", "refund", "ship_upgrade", "personal_call", "store_credit")
+        ),
+        "huge": "kind: billing_error\naffected:\n  customers: 100000000\n  order_value: 999999\n"
+        "business:\n  clv: [0, 1000000, 1000000000000]\n  budget: 1\n",
+    }
+    for name, body in cases.items():
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(f"id: {name}\ntitle: t\n{body}")
+        result = runner.invoke(app, ["plan", str(path), "-f", "json", *FAST])
+        assert result.exit_code == 0, (name, result.output)
+        assert json.loads(result.stdout)["plan"]["actions"], name

@@ -1,0 +1,160 @@
+"""Valuing the affected customers from the company's order history.
+
+When an incident names `customers.orders`, the planner should not trust a guessed `clv`: this
+step fits the CLV models (`remedy.clv`) to the history and turns the per-customer values into
+a CLV estimate per segment, `[P10, mean, P90]` of the segment's customers. CLV here is future
+gross margin, as the incident format defines it, so the business's gross margin is applied.
+
+Which customers are "affected": the rows of `customers.file` when given (matched by id to the
+history), otherwise every customer in the history stands in for them. Segments come from the
+file; when it defines none, the affected customers are split into value tiers (top 5%, next
+15%, the rest), so the plan can treat the most valuable customers differently.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from remedy.errors import InputError, UsageError
+from remedy.incident import Estimate, Incident, Segment
+
+# Value tiers when the file defines no segments: (name, share of customers), best first.
+TIERS: tuple[tuple[str, float], ...] = (("top_5", 0.05), ("next_15", 0.15), ("rest", 0.80))
+
+
+@dataclass(frozen=True)
+class Valuation:
+    """The incident to plan (segments added when tiers were made) and where CLV came from."""
+
+    incident: Incident
+    clv_by_segment: dict[str, Estimate]
+    notes: tuple[str, ...]
+
+
+def value_from_history(
+    incident: Incident, *, progress: Callable[[str], None] | None = None
+) -> Valuation | None:
+    """CLV per segment from `customers.orders`, or None when the incident names no history."""
+    if incident.customers is None or incident.customers.orders is None:
+        return None
+    import numpy as np
+
+    from remedy.clv import ClvOptions, estimate_clv
+
+    orders = incident.customers.orders
+    if not orders.is_file():
+        raise UsageError(f"{orders}: customers.orders file not found")
+    result = estimate_clv(
+        orders,
+        options=ClvOptions(gross_margin=incident.business.gross_margin),
+        progress=progress,
+    )
+    by_id = result.clv_by_customer()
+    notes = [
+        f"CLV estimated from {orders.name}: {result.customers:,} customers, BG/NBD and "
+        "Gamma-Gamma, as future gross margin"
+    ]
+    affected = _affected_customers(incident)
+    if affected is None:
+        values = np.fromiter(by_id.values(), dtype=float, count=len(by_id))
+        labels: list[str | None] = [None] * len(values)
+        notes.append("no customers file: every customer in the history stands in for the affected")
+    else:
+        known = [(by_id[cid], seg) for cid, seg in affected if cid in by_id]
+        missing = len(affected) - len(known)
+        if not known:
+            raise InputError(
+                f"{orders}: none of the {len(affected):,} affected customers appear in the order "
+                "history (check that the ids match the customer column)"
+            )
+        if missing:
+            notes.append(
+                f"{missing:,} affected customers have no order history; valued like the rest"
+            )
+        values = np.array([v for v, _ in known], dtype=float)
+        labels = [seg for _, seg in known]
+    if incident.segments:
+        clv = _by_named_segment(incident, values, labels)
+        return Valuation(incident, clv, tuple(notes))
+    tiered, clv = _tiers(incident, values)
+    if len(clv) > 1:
+        notes.append("segments: value tiers of the affected customers (top 5%, next 15%, rest)")
+    return Valuation(tiered, clv, tuple(notes))
+
+
+def _affected_customers(incident: Incident) -> list[tuple[str, str | None]] | None:
+    """(id, segment or None) for each row of the customers file, or None without one."""
+    if incident.customers is None or incident.customers.file is None:
+        return None
+    path = incident.customers.file
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as stream:
+            reader = csv.DictReader(stream)
+            fields = {name.strip().lower(): name for name in reader.fieldnames or []}
+            if "id" not in fields:
+                raise InputError(f"{path}:1: the customers file needs an 'id' column")
+            id_col, seg_col = fields["id"], fields.get("segment")
+            return [
+                ((row.get(id_col) or "").strip(), (row.get(seg_col) or "").strip() or None)
+                if seg_col
+                else ((row.get(id_col) or "").strip(), None)
+                for row in reader
+            ]
+    except FileNotFoundError:
+        raise UsageError(f"{path}: customers.file not found") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: is not UTF-8 text (save it as UTF-8)") from None
+
+
+def _estimate(values: Sequence[float] | object) -> Estimate:
+    import numpy as np
+
+    array = np.asarray(values, dtype=float)
+    low, high = (float(v) for v in np.percentile(array, [10, 90]))
+    mean = float(array.mean())
+    # A heavy tail can put the mean above the 90th percentile: widen rather than misorder.
+    return Estimate(min(low, mean), mean, max(high, mean))
+
+
+def _by_named_segment(
+    incident: Incident, values: object, labels: Sequence[str | None]
+) -> dict[str, Estimate]:
+    """CLV for each of the file's segments that gives none itself."""
+    import numpy as np
+
+    array = np.asarray(values, dtype=float)
+    everyone = _estimate(array)
+    clv: dict[str, Estimate] = {}
+    for segment in incident.segments:
+        if segment.clv is not None:
+            continue  # the file's own figure wins
+        mine = [i for i, label in enumerate(labels) if label == segment.name]
+        clv[segment.name] = _estimate(array[mine]) if mine else everyone
+    return clv
+
+
+def _tiers(incident: Incident, values: object) -> tuple[Incident, dict[str, Estimate]]:
+    """Split the customers into value tiers, as segments with counts and CLV estimates."""
+    import numpy as np
+
+    array = np.sort(np.asarray(values, dtype=float))[::-1]
+    total = incident.affected.customers or len(array)
+    if total < 20 or len(array) < 20:
+        # Too few customers for tiers to mean anything: one segment valued as a whole.
+        from remedy.offer import ALL
+
+        return incident, {ALL: _estimate(array)}
+    counts = [round(share * total) for _, share in TIERS[:-1]]
+    counts.append(total - sum(counts))
+    segments: list[Segment] = []
+    clv: dict[str, Estimate] = {}
+    start = 0
+    for (name, share), count in zip(TIERS, counts, strict=True):
+        stop = len(array) if name == TIERS[-1][0] else start + max(1, round(share * len(array)))
+        clv[name] = _estimate(array[start:stop])
+        segments.append(Segment(name=name, count=count))
+        start = stop
+    affected = incident.affected.model_copy(update={"customers": total})
+    return incident.model_copy(update={"segments": segments, "affected": affected}), clv
