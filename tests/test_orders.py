@@ -1,0 +1,249 @@
+"""Reading order CSVs: columns, dates, amounts, ids, line numbers in errors, both parse paths."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from remedy.errors import InputError, UsageError
+from remedy.orders import read_orders
+
+
+def read(text: str, **columns: str) -> object:
+    return read_orders("orders.csv", text.encode("utf-8"), **columns)
+
+
+def test_reads_columns_into_arrays() -> None:
+    orders = read_orders(
+        "orders.csv",
+        b"customer_id,date,amount\nc1,2024-01-02,10.5\nc2,2024-01-03,3\nc1,2024-02-01,-2.25\n",
+    )
+    assert orders.customer_ids == ["c1", "c2"]
+    assert orders.customer.tolist() == [0, 1, 0]
+    assert orders.date.dtype == np.dtype("datetime64[D]")
+    assert orders.date.tolist() == [dt.date(2024, 1, 2), dt.date(2024, 1, 3), dt.date(2024, 2, 1)]
+    assert orders.amount.tolist() == [10.5, 3.0, -2.25]
+    assert orders.line.tolist() == [2, 3, 4]
+    assert orders.columns == ("customer_id", "date", "amount")
+
+
+def test_aliases_case_insensitive_and_extra_columns() -> None:
+    orders = read_orders(
+        "o.csv", b"Order_Date,sku,EMAIL,Total\n2024-05-01,x,a@b.c,1\n2024-05-02,y,d@e.f,2\n"
+    )
+    assert orders.columns == ("EMAIL", "Order_Date", "Total")
+    assert orders.customer_ids == ["a@b.c", "d@e.f"]
+    assert orders.amount.tolist() == [1.0, 2.0]
+
+
+def test_explicit_column_names() -> None:
+    orders = read_orders(
+        "o.csv", b"who,when,paid\nx,2024-01-01,5\n", customer_col="who", date_col="When",
+        amount_col="paid",
+    )  # fmt: skip
+    assert orders.columns == ("who", "when", "paid")
+
+
+def test_missing_column_lists_columns_found() -> None:
+    with pytest.raises(InputError) as info:
+        read_orders("o.csv", b"id,day,amount\nx,2024-01-01,5\n")
+    message = str(info.value)
+    assert message.startswith("o.csv:1: no customer column")
+    assert "columns found: id, day, amount" in message
+    assert "--customer-col" in message
+    with pytest.raises(InputError, match="no column named 'nope'"):
+        read_orders("o.csv", b"customer_id,date,amount\n", amount_col="nope")
+
+
+def test_semicolon_file_is_explained() -> None:
+    with pytest.raises(InputError, match="semicolons"):
+        read_orders("o.csv", b"customer_id;date;amount\nx;2024-01-01;5\n")
+
+
+def test_bad_date_names_line_and_column() -> None:
+    text = "customer_id,date,amount\n" + "c,2024-01-01,1\n" * 15 + "c,2024-13-01,2\n"
+    with pytest.raises(InputError) as info:
+        read(text)
+    assert str(info.value) == ("orders.csv:17: date: '2024-13-01' is not a date (use YYYY-MM-DD)")
+
+
+@pytest.mark.parametrize("value", ["2023-02-29", "01/02/2024", "2024-1-2", "x", "2024-01-01Z"])
+def test_invalid_dates(value: str) -> None:
+    with pytest.raises(InputError, match=r"orders\.csv:3: date: .* is not a date"):
+        read(f"customer_id,date,amount\nc,2024-01-01,1\nc,{value},1\n")
+
+
+def test_dates_with_times_and_spaces() -> None:
+    orders = read(
+        "customer_id,date,amount\n"
+        "c,2024-02-29T23:59:59Z,1\nc,2024-03-01 08:00:00,1\nc, 2024-03-02 ,1\n"
+    )
+    assert orders.date.astype(str).tolist() == ["2024-02-29", "2024-03-01", "2024-03-02"]
+
+
+def test_bad_amount_names_line() -> None:
+    with pytest.raises(InputError) as info:
+        read("customer_id,date,amount\nc,2024-01-01,1\nc,2024-01-02,12.5x\n")
+    assert str(info.value).startswith("orders.csv:3: amount: '12.5x' is not an amount")
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("12.50", 12.5),
+        ("-3", -3.0),
+        (".75", 0.75),
+        ("5.", 5.0),
+        ("$12.50", 12.5),
+        ("€7", 7.0),
+        ("£-2.5", -2.5),
+        ("-$2.5", -2.5),
+        ("+4", 4.0),
+        ("1e3", 1000.0),
+        ("0.1", 0.1),
+        ("123456789012.345", 123456789012.345),
+        ("12345678901234567890", 12345678901234567890.0),
+    ],
+)
+def test_amount_forms(text: str, value: float) -> None:
+    orders = read(f"customer_id,date,amount\nc,2024-01-01,{text}\n")
+    assert orders.amount.tolist() == [value]
+
+
+@pytest.mark.parametrize("text", ["nan", "inf", "12,50", "1.2.3", "--1", "-", "(5)", ""])
+def test_rejected_amounts(text: str) -> None:
+    quoted = f'"{text}"' if "," in text else text
+    with pytest.raises(InputError, match=r"orders\.csv:2: amount: "):
+        read(f"customer_id,date,amount\nc,2024-01-01,{quoted}\n")
+
+
+def test_quoted_file_with_thousands_separator_and_commas_in_ids() -> None:
+    orders = read(
+        'customer_id,date,amount\n"Smith, J",2024-01-01,"1,234.50"\n'
+        '"Smith, J",2024-01-05,"$2,000"\nplain,2024-01-02,3\n'
+    )
+    assert orders.customer_ids == ["Smith, J", "plain"]
+    assert orders.amount.tolist() == [1234.5, 2000.0, 3.0]
+    assert orders.line.tolist() == [2, 3, 4]
+
+
+def test_quoted_file_error_line_numbers_count_embedded_newlines() -> None:
+    text = 'customer_id,date,amount,note\nc,2024-01-01,1,"two\nlines"\nc,2024-99-01,1,x\n'
+    with pytest.raises(InputError, match=r"^orders\.csv:4: date: '2024-99-01'"):
+        read(text)
+
+
+def test_wrong_field_count() -> None:
+    with pytest.raises(InputError, match=r"orders\.csv:3: expected 3 fields .* found 4"):
+        read("customer_id,date,amount\nc,2024-01-01,1\nc,2024-01-01,1,5\n")
+    with pytest.raises(InputError, match=r"orders\.csv:2: expected 3 fields .* found 2"):
+        read("customer_id,date,amount\nc,2024-01-01\nc,2024-01-01,1\n")
+
+
+def test_crlf_bom_blank_lines_and_no_final_newline() -> None:
+    data = b"\xef\xbb\xbfcustomer_id,date,amount\r\nc1,2024-01-01,1\r\n\r\n  \r\nc2,2024-01-02,2"
+    orders = read_orders("o.csv", data)
+    assert orders.customer_ids == ["c1", "c2"]
+    assert orders.amount.tolist() == [1.0, 2.0]
+    assert orders.line.tolist() == [2, 5]
+
+
+def test_empty_inputs() -> None:
+    with pytest.raises(InputError, match="is empty"):
+        read_orders("o.csv", b"")
+    orders = read_orders("o.csv", b"customer_id,date,amount\n")
+    assert len(orders) == 0
+    assert orders.customer_ids == []
+
+
+def test_empty_customer_id() -> None:
+    with pytest.raises(InputError, match=r"o\.csv:3: customer_id: is empty"):
+        read_orders("o.csv", b"customer_id,date,amount\nc,2024-01-01,1\n ,2024-01-01,1\n")
+
+
+def test_binary_and_non_utf8_input() -> None:
+    with pytest.raises(InputError, match="NUL bytes"):
+        read_orders("o.csv", "customer_id,date,amount\n".encode("utf-16"))
+    with pytest.raises(InputError, match=r"o\.csv:3: customer_id: is not valid UTF-8"):
+        read_orders("o.csv", b"customer_id,date,amount\nc,2024-01-01,1\n\xff,2024-01-01,1\n")
+
+
+def test_missing_file_is_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="no such file"):
+        read_orders(tmp_path / "nope.csv")
+    with pytest.raises(UsageError, match="folder"):
+        read_orders(tmp_path)
+
+
+def test_reads_path(tmp_path: Path) -> None:
+    path = tmp_path / "o.csv"
+    path.write_bytes(b"customer_id,date,amount\nc,2024-01-01,1\n")
+    assert read_orders(path).customer_ids == ["c"]
+
+
+def test_long_ids_hash_path_keeps_distinct_customers() -> None:
+    # Ids longer than 8 bytes go through the hash-and-verify path; ids of one length differing
+    # only in their last byte, and prefixes of each other, must stay distinct.
+    ids = ["customer-000001", "customer-000002", "customer-00000", "customer-000001x", "é" * 9]
+    rows = [f"{ids[i % 5]},2024-01-01,{i}" for i in range(20)]
+    orders = read("customer_id,date,amount\n" + "\n".join(rows) + "\n")
+    assert orders.customer_ids == ids
+    assert orders.customer.tolist() == [i % 5 for i in range(20)]
+
+
+id_text = st.text(
+    alphabet=st.characters(
+        blacklist_categories=("Cs", "Cc", "Zs", "Zl", "Zp"), blacklist_characters=',"'
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            id_text,
+            st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2100, 12, 31)),
+            st.decimals(min_value=-(10**6), max_value=10**6, places=2, allow_nan=False),
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    st.booleans(),
+)
+def test_fast_and_csv_paths_agree_with_python(rows: list, quote: bool) -> None:
+    """Both parse paths give exactly what a plain Python reading gives."""
+    lines = ["customer_id,date,amount"]
+    for customer, date, amount in rows:
+        cell = f'"{customer}"' if quote else customer
+        lines.append(f"{cell},{date.isoformat()},{amount}")
+    orders = read("\n".join(lines) + "\n")
+    expected_ids = list(dict.fromkeys(customer.strip() for customer, _, _ in rows))
+    assert orders.customer_ids == expected_ids
+    assert [orders.customer_ids[c] for c in orders.customer.tolist()] == [
+        customer.strip() for customer, _, _ in rows
+    ]
+    assert orders.date.tolist() == [date for _, date, _ in rows]
+    assert orders.amount.tolist() == [float(str(amount)) for _, _, amount in rows]
+
+
+def test_hash_collisions_never_merge_customers(monkeypatch: pytest.MonkeyPatch) -> None:
+    from remedy import orders as orders_module
+
+    # Every id hashes to the same value: the byte-for-byte check must catch it and fall back
+    # to the exact string grouping.
+    monkeypatch.setattr(
+        orders_module, "_hash_rows", lambda words, lengths: np.zeros(len(words), np.uint64)
+    )
+    ids = ["customer-b", "customer-a", "customer-b", "customer-cc", "customer-a"]
+    rows = [f"{customer},2024-01-0{i + 1},1" for i, customer in enumerate(ids)]
+    result = read("customer_id,date,amount\n" + "\n".join(rows) + "\n")
+    assert result.customer_ids == ["customer-b", "customer-a", "customer-cc"]
+    assert result.customer.tolist() == [0, 1, 0, 2, 1]

@@ -1,0 +1,117 @@
+"""CLV from an order history feeds the plan: value tiers, named segments, the source noted."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from remedy.cli import app
+from remedy.errors import InputError
+from remedy.load import load_incident
+from remedy.plan import make_plan
+from remedy.valuation import value_from_history
+
+
+def write_history(path: Path, customers: int, seed: int = 1) -> None:
+    """Customers who buy again at different rates: the frequent ones are worth more."""
+    rng = random.Random(seed)
+    start = dt.date(2024, 1, 1)
+    lines = ["customer_id,date,amount"]
+    for c in range(customers):
+        first = start + dt.timedelta(days=rng.randrange(0, 120))
+        repeats = c % 7  # 0..6 repeat purchases
+        day = first
+        for _ in range(repeats + 1):
+            lines.append(
+                f"c{c},{day.isoformat()},{rng.randrange(20, 120)}.{rng.randrange(100):02d}"
+            )
+            day += dt.timedelta(days=rng.randrange(7, 40))
+            if day > dt.date(2024, 12, 31):
+                break
+    path.write_text("\n".join(lines) + "\n")
+
+
+def incident_file(folder: Path, extra: str = "", customers: int = 400) -> Path:
+    path = folder / "incident.yaml"
+    path.write_text(
+        "id: late\ntitle: Late orders\nkind: late_delivery\n"
+        f"affected:\n  customers: {customers}\n  order_value: 60\n"
+        "options:\n  ship_upgrade:\n    cost_per_order: 8\n"
+        "customers:\n  orders: orders.csv\n" + extra
+    )
+    return path
+
+
+def test_no_history_means_no_valuation(tmp_path: Path) -> None:
+    path = tmp_path / "i.yaml"
+    path.write_text("id: x\ntitle: t\nkind: other\naffected:\n  customers: 3\n")
+    assert value_from_history(load_incident(path)) is None
+
+
+def test_value_tiers_are_made_when_the_file_has_no_segments(tmp_path: Path) -> None:
+    write_history(tmp_path / "orders.csv", 400)
+    incident = load_incident(incident_file(tmp_path))
+    valuation = value_from_history(incident)
+    assert valuation is not None
+    names = [s.name for s in valuation.incident.segments]
+    assert names == ["top_5", "next_15", "rest"]
+    assert sum(s.count or 0 for s in valuation.incident.segments) == 400
+    top, mid, rest = (valuation.clv_by_segment[n] for n in names)
+    assert top.likely > mid.likely > rest.likely > 0
+    assert all(e.low <= e.likely <= e.high for e in (top, mid, rest))
+    plan = make_plan(valuation.incident, draws=500, clv_override=valuation.clv_by_segment)
+    assert {s.segment for s in plan.segments} == set(names)
+
+
+def test_the_plan_says_where_clv_came_from(tmp_path: Path) -> None:
+    write_history(tmp_path / "orders.csv", 400)
+    path = incident_file(tmp_path)
+    result = CliRunner().invoke(app, ["plan", str(path), "-f", "json", "--draws", "500"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert any("orders.csv" in note for note in data["notes"])
+
+
+def test_affected_customers_are_matched_by_id(tmp_path: Path) -> None:
+    write_history(tmp_path / "orders.csv", 400)
+    people = tmp_path / "people.csv"
+    # c6, c13, ... buy most often (6 repeats); c0, c7, ... never come back.
+    frequent = [f"c{c}" for c in range(6, 400, 7)][:30]
+    once = [f"c{c}" for c in range(0, 400, 7)][:30]
+    rows = ["id,name,email,order_id,order_value"]
+    rows += [f"{cid},N,{cid}@example.com,O{cid},60" for cid in frequent + once]
+    people.write_text("\n".join(rows) + "\n")
+    path = incident_file(tmp_path, "  file: people.csv\n", customers=60)
+    valuation = value_from_history(load_incident(path))
+    assert valuation is not None
+    total = valuation.incident.affected.customers
+    assert total == 60
+    tiers = valuation.clv_by_segment
+    assert tiers["top_5"].likely > tiers["rest"].likely
+
+
+def test_named_segments_keep_their_own_clv(tmp_path: Path) -> None:
+    write_history(tmp_path / "orders.csv", 300)
+    extra = (
+        "segments:\n  - name: vip\n    share: 0.1\n    clv: 5000\n"
+        "  - name: regular\n    share: 0.9\n"
+    )
+    path = incident_file(tmp_path, "", 300)
+    path.write_text(path.read_text() + extra)
+    valuation = value_from_history(load_incident(path))
+    assert valuation is not None
+    assert set(valuation.clv_by_segment) == {"regular"}  # vip keeps the file's 5000
+
+
+def test_unknown_customers_are_an_input_error(tmp_path: Path) -> None:
+    write_history(tmp_path / "orders.csv", 400)
+    people = tmp_path / "people.csv"
+    people.write_text("id,name,email,order_id,order_value\nzz,N,z@example.com,O1,60\n")
+    path = incident_file(tmp_path, "  file: people.csv\n", customers=1)
+    with pytest.raises(InputError, match="none of the 1 affected customers"):
+        value_from_history(load_incident(path))
