@@ -1,0 +1,110 @@
+"""`remedy clv` through CliRunner: formats, output files, and bad input with line numbers."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from remedy.cli import app
+
+from .test_valuation import write_history
+
+
+def history(tmp_path: Path, customers: int = 400) -> Path:
+    path = tmp_path / "orders.csv"
+    write_history(path, customers)
+    return path
+
+
+def test_clv_table_shows_parameters_tiers_and_top_customers(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    result = runner.invoke(app, ["clv", str(history(tmp_path))])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "BG/NBD" in out and "log-likelihood" in out
+    assert "top 5%" in out and "Top 10 customers" in out
+
+
+def test_clv_json_holds_the_contract(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["clv", str(history(tmp_path)), "-f", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert {"r", "alpha", "a", "b", "log_likelihood"} <= set(data["bgnbd"])
+    assert data["summary"]["customers"] == 400
+    assert [t["customers"] for t in data["summary"]["tiers"]] == [20, 60, 320]
+    again = runner.invoke(app, ["clv", str(history(tmp_path)), "-f", "json"])
+    assert again.stdout == result.stdout  # deterministic
+
+
+def test_clv_csv_rows_to_a_file(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "clv.csv"
+    result = runner.invoke(app, ["clv", str(history(tmp_path)), "-f", "csv", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert len(rows) == 400
+    assert list(rows[0]) == [
+        "customer_id",
+        "frequency",
+        "recency",
+        "T",
+        "p_alive",
+        "expected_purchases",
+        "expected_spend",
+        "clv",
+    ]
+    assert all(float(r["clv"]) >= 0 for r in rows)
+    refused = runner.invoke(app, ["clv", str(history(tmp_path)), "-f", "csv", "-o", str(out)])
+    assert refused.exit_code == 2
+
+
+def test_clv_reads_stdin_and_custom_columns(runner: CliRunner, tmp_path: Path) -> None:
+    text = history(tmp_path).read_text().replace("customer_id,date,amount", "email,when,total")
+    args = ["clv", "-", "--customer-col", "email", "--date-col", "when", "--amount-col", "total"]
+    result = runner.invoke(app, [*args, "-f", "json"], input=text)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["summary"]["customers"] == 400
+
+
+def test_clv_csv_neutralises_formula_ids(runner: CliRunner, tmp_path: Path) -> None:
+    path = history(tmp_path)
+    path.write_text(path.read_text().replace("\nc5,", "\n=c5,"))
+    result = runner.invoke(app, ["clv", str(path), "-f", "csv"])
+    assert result.exit_code == 0, result.output
+    assert "\n'=c5," in result.stdout
+
+
+def test_clv_missing_column_lists_what_was_found(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "o.csv"
+    path.write_text("who,when,paid\na,2024-01-01,3\n")
+    result = runner.invoke(app, ["clv", str(path)])
+    assert result.exit_code == 1
+    assert "who" in result.stderr and "when" in result.stderr and "Traceback" not in result.output
+
+
+def test_clv_bad_date_names_the_line(runner: CliRunner, tmp_path: Path) -> None:
+    path = history(tmp_path)
+    lines = path.read_text().splitlines()
+    lines[4] = "c9,2024-13-01,10.00"
+    path.write_text("\n".join(lines) + "\n")
+    result = runner.invoke(app, ["clv", str(path)])
+    assert result.exit_code == 1
+    assert f"{path}:5:" in result.stderr and "2024-13-01" in result.stderr
+
+
+def test_clv_usage_errors(runner: CliRunner, tmp_path: Path) -> None:
+    assert runner.invoke(app, ["clv", str(tmp_path / "none.csv")]).exit_code == 2
+    bad_date = runner.invoke(app, ["clv", str(history(tmp_path)), "--as-of", "tomorrow"])
+    assert bad_date.exit_code == 2 and "--as-of" in bad_date.stderr
+    assert runner.invoke(app, ["clv", str(history(tmp_path)), "--time-unit", "year"]).exit_code == 2
+
+
+def test_clv_empty_file_is_input_error(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "empty.csv"
+    path.write_text("")
+    result = runner.invoke(app, ["clv", str(path)])
+    assert result.exit_code == 1 and result.stderr.strip()
