@@ -26,6 +26,7 @@ Rules for a row:
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import math
@@ -232,6 +233,25 @@ class CustomerReader:
         # utf-8-sig: spreadsheet exports often start with a byte-order mark.
         return io.TextIOWrapper(raw, encoding="utf-8-sig", newline="", errors="strict")
 
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[Any]:
+        """A csv reader over the file, closed afterwards; a decoding or CSV error while reading
+        becomes one located `InputError`."""
+        stream = self._open()
+        reader = csv.reader(stream, strict=True)
+        try:
+            yield reader
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"{self.path}: not UTF-8 text near byte {exc.start} (save it as UTF-8 CSV)"
+            ) from None
+        except csv.Error as exc:
+            raise InputError(
+                f"{self.path}:{reader.line_num}: not a readable CSV row ({exc})"
+            ) from None
+        finally:
+            stream.close()
+
     def _header(self, reader: Iterator[list[str]]) -> dict[str, int]:
         try:
             header = next(reader)
@@ -255,9 +275,7 @@ class CustomerReader:
     def rows(self) -> Iterator[tuple[int, list[str]]]:
         """The raw data rows as (line, fields), blank lines left out; reads the header first
         (setting `columns`). Line numbers are where each record starts."""
-        stream = self._open()
-        reader = csv.reader(stream, strict=True)
-        try:
+        with self._reading() as reader:
             self.columns = self._header(reader)
             self._parse = self._row_parser(self.columns)
             line_end = reader.line_num
@@ -267,16 +285,6 @@ class CustomerReader:
                 if not row or (len(row) == 1 and not row[0].strip()):
                     continue
                 yield line, row
-        except UnicodeDecodeError as exc:
-            raise InputError(
-                f"{self.path}: not UTF-8 text near byte {exc.start} (save it as UTF-8 CSV)"
-            ) from None
-        except csv.Error as exc:
-            raise InputError(
-                f"{self.path}:{reader.line_num}: not a readable CSV row ({exc})"
-            ) from None
-        finally:
-            stream.close()
 
     def parse_row(self, row: list[str], line: int) -> Customer | BadRow:
         """Validate one raw row (from `rows`), without applying the bad-row policy."""
@@ -285,36 +293,26 @@ class CustomerReader:
 
     def __iter__(self) -> Iterator[Customer]:
         # The loop of rows(), inlined: one generator layer less per customer.
-        stream = self._open()
-        reader = csv.reader(stream, strict=True)
         report = self.report
         count = 0
-        try:
-            self.columns = self._header(reader)
-            parse = self._parse = self._row_parser(self.columns)
-            line_end = reader.line_num
-            for row in reader:
-                line = line_end + 1
+        with self._reading() as reader:
+            try:
+                self.columns = self._header(reader)
+                parse = self._parse = self._row_parser(self.columns)
                 line_end = reader.line_num
-                if not row or (len(row) == 1 and not row[0].strip()):
-                    continue
-                count += 1
-                result = parse(row, line)
-                if type(result) is Customer:
-                    yield result
-                else:
-                    report(result)
-        except UnicodeDecodeError as exc:
-            raise InputError(
-                f"{self.path}: not UTF-8 text near byte {exc.start} (save it as UTF-8 CSV)"
-            ) from None
-        except csv.Error as exc:
-            raise InputError(
-                f"{self.path}:{reader.line_num}: not a readable CSV row ({exc})"
-            ) from None
-        finally:
-            stream.close()
-            self.rows_read = count
+                for row in reader:
+                    line = line_end + 1
+                    line_end = reader.line_num
+                    if not row or (len(row) == 1 and not row[0].strip()):
+                        continue
+                    count += 1
+                    result = parse(row, line)
+                    if type(result) is Customer:
+                        yield result
+                    else:
+                        report(result)
+            finally:
+                self.rows_read = count
 
     def clv_by_line(self) -> tuple[array[int], array[float]]:
         """(line, CLV) of every row, blank CLV as -1, reading only the CLV column; a row too
@@ -323,9 +321,7 @@ class CustomerReader:
         lines: array[int] = array("q")
         clvs: array[float] = array("d")
         add_line, add_clv = lines.append, clvs.append
-        stream = self._open()
-        reader = csv.reader(stream, strict=True)
-        try:
+        with self._reading() as reader:
             self.columns = self._header(reader)
             self._parse = self._row_parser(self.columns)
             column = self.columns["clv"]
@@ -348,16 +344,6 @@ class CustomerReader:
                     value = -1.0  # a blank CLV with spaces around it
                 add_line(line)
                 add_clv(value)
-        except UnicodeDecodeError as exc:
-            raise InputError(
-                f"{self.path}: not UTF-8 text near byte {exc.start} (save it as UTF-8 CSV)"
-            ) from None
-        except csv.Error as exc:
-            raise InputError(
-                f"{self.path}:{reader.line_num}: not a readable CSV row ({exc})"
-            ) from None
-        finally:
-            stream.close()
         return lines, clvs
 
     def _row_parser(self, columns: dict[str, int]) -> Callable[[list[str], int], Any]:
