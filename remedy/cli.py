@@ -47,6 +47,17 @@ class RemedyGroup(TyperGroup):
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             raise typer.Exit(ExitCode.OK) from None
+        except UnicodeEncodeError:
+            _err(
+                "remedy: the output stream cannot encode the text "
+                "(set PYTHONIOENCODING=utf-8 or a UTF-8 locale)"
+            )
+            raise typer.Exit(ExitCode.USAGE) from None
+        except OSError as exc:
+            # Disk full, permission denied, a vanished folder: the machine's problem, not a bug.
+            where = f"{exc.filename}: " if exc.filename else ""
+            _err(f"remedy: {where}{exc.strerror or exc}")
+            raise typer.Exit(ExitCode.USAGE) from None
         except Exception as exc:
             if STATE.debug:
                 import traceback
@@ -204,7 +215,8 @@ def _incident_files(paths: list[str]) -> list[str]:
                 p
                 for pattern in ("*.yaml", "*.yml")
                 for p in path.rglob(pattern)
-                if not any(part.startswith(".") for part in p.relative_to(path).parts[:-1])
+                if p.is_file()  # not a folder named x.yaml, not a broken link
+                and not any(part.startswith(".") for part in p.relative_to(path).parts[:-1])
             )
             files.extend(str(p) for p in found)
         elif path.exists():
@@ -212,6 +224,32 @@ def _incident_files(paths: list[str]) -> list[str]:
         else:
             raise UsageError(f"{raw}: no such file or folder")
     return files
+
+
+def _model_problems(file: str, incident: Incident) -> list[Any]:
+    """What `plan` would refuse in a file that parses: `check` must not pass what `plan` fails."""
+    from remedy.errors import InputError, Location, Problem
+    from remedy.score import build_model
+    from remedy.valuation import with_customer_count
+
+    where = Location("<stdin>" if file == "-" else file)
+    problems = []
+    refs = incident.customers
+    for key, path in (
+        ("customers.file", None if refs is None else refs.file),
+        ("customers.orders", None if refs is None else refs.orders),
+    ):
+        if path is not None and not path.is_file():
+            problems.append(Problem(where, key, f"{path} does not exist (fix the path)"))
+    if problems:
+        return problems
+    if refs is not None and refs.orders is not None:
+        return []  # CLV comes from the history at plan time; fitting it here would be slow
+    try:
+        build_model(with_customer_count(incident))
+    except InputError as exc:
+        problems.append(Problem(where, "", exc.message))
+    return problems
 
 
 @app.command()
@@ -237,11 +275,10 @@ def check(
     results: list[tuple[str, list[Problem]]] = []
     for file in files:
         try:
-            _load(file)
-            results.append((file, []))
+            results.append((file, _model_problems(file, _load(file))))
         except IncidentError as exc:
             results.append((file, exc.problems))
-        except InputError as exc:  # e.g. a file over the size limit
+        except (InputError, UsageError) as exc:  # over the size limit, unreadable
             message = exc.message.removeprefix(f"{file}: ")
             results.append((file, [Problem(Location(file), "", message)]))
     invalid = sum(1 for _, problems in results if problems)
@@ -397,19 +434,28 @@ TEMPLATES = typer.Option(
 
 def _planned(incident: Incident, draws: int, seed: int, file: str) -> Any:
     """The plan for an incident, with CLV from its order history when the file names one."""
+    return _planned_with_values(incident, draws, seed, file)[0]
+
+
+def _planned_with_values(
+    incident: Incident, draws: int, seed: int, file: str
+) -> tuple[Any, dict[str, float] | None]:
+    """The plan, and the CLV of each customer when it came from an order history."""
     import dataclasses
 
     from remedy.plan import make_plan
-    from remedy.valuation import value_from_history
+    from remedy.valuation import value_from_history, with_customer_count
 
     with _about(file):
+        incident = with_customer_count(incident)
         valuation = value_from_history(incident, progress=_stage_reporter("clv"))
         if valuation is None:
-            return make_plan(incident, draws=draws, seed=seed)
+            return make_plan(incident, draws=draws, seed=seed), None
         result = make_plan(
             valuation.incident, draws=draws, seed=seed, clv_override=valuation.clv_by_segment
         )
-    return dataclasses.replace(result, notes=(*valuation.notes, *result.notes))
+    notes = (*valuation.notes, *result.notes)
+    return dataclasses.replace(result, notes=notes), valuation.clv_by_customer
 
 
 @contextlib.contextmanager
@@ -524,8 +570,9 @@ def explain(
 
 def _explain(incident: Incident, option: str, draws: int, seed: int) -> Any:
     from remedy.explain import explain_option
-    from remedy.valuation import value_from_history
+    from remedy.valuation import value_from_history, with_customer_count
 
+    incident = with_customer_count(incident)
     valuation = value_from_history(incident, progress=_stage_reporter("clv"))
     if valuation is not None:
         return explain_option(
@@ -572,7 +619,7 @@ def drafts(
         )
     if str(out) != "-" and format is not DraftsFormat.eml:
         _precheck_output(out, force)
-    result = _planned(incident, draws, seed, file)
+    result, clv_by_id = _planned_with_values(incident, draws, seed, file)
     report = merge(
         incident,
         result.offers,
@@ -584,6 +631,7 @@ def drafts(
         on_bad_row=on_bad_row.value,
         templates_dir=templates,
         progress=_progress_bar("drafts"),
+        clv_by_id=clv_by_id,
     )
     for bad in report.bad_rows:
         _err(f"skipped {bad.located(incident.customers.file)}")

@@ -77,7 +77,7 @@ import datetime as dt
 import re
 import traceback
 from array import array
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from json.encoder import encode_basestring
@@ -976,6 +976,7 @@ class CustomerMerge:
         templates_dir: str | Path | None = None,
         on_bad_row: OnBadRow = "fail",
         bad_rows: BadRowSink | None = None,
+        clv_by_id: Mapping[str, float] | None = None,
     ) -> None:
         if not offers:
             raise ValueError("the plan has no offers to draft")
@@ -994,7 +995,9 @@ class CustomerMerge:
         columns = _peek_columns(self.path)
         self._segment_column = len(self.offers) > 1 and "segment" in columns
         self._ranked = len(self.offers) > 1 and not self._segment_column
-        if self._ranked and columns and "clv" not in columns:
+        # CLV estimated from an order history stands in for a missing `clv` column.
+        self._clv_by_id = clv_by_id if "clv" not in columns else None
+        if self._ranked and columns and "clv" not in columns and clv_by_id is None:
             raise InputError(
                 f"{self.path}:1: the plan has {len(self.offers)} segments "
                 f"({', '.join(o.segment for o in self.offers)}): add a 'segment' column, or a "
@@ -1046,13 +1049,17 @@ class CustomerMerge:
         # With on_bad_row='skip' every row is validated so that skipped rows take no place in
         # the ranking; with 'fail' a bad row stops the run anyway, so only CLV is read here.
         reader = self._reader_for(quiet=True)
-        if self.on_bad_row == "fail":
+        by_id = self._clv_by_id
+        if self.on_bad_row == "fail" and by_id is None:
             lines, clvs = reader.clv_by_line()
         else:
             lines, clvs = array("q"), array("d")
             for customer in reader:
                 lines.append(customer.line)
-                clvs.append(customer.clv if customer.clv is not None else -1.0)
+                if by_id is not None:
+                    clvs.append(by_id.get(customer.id, -1.0))
+                else:
+                    clvs.append(customer.clv if customer.clv is not None else -1.0)
         return _ranking(self.offers, lines, clvs)
 
     def _top_clv(self) -> set[int]:
@@ -1080,7 +1087,14 @@ class CustomerMerge:
             if limit == 0:
                 continue
             column = columns.get("clv", -1)
-            clv = (light_clv(row[column]) if column < len(row) else None) if column >= 0 else -1.0
+            if self._clv_by_id is not None:
+                id_column = columns["id"]
+                key_id = row[id_column].strip() if id_column < len(row) else ""
+                clv: float | None = self._clv_by_id.get(key_id, -1.0)
+            elif column >= 0:
+                clv = light_clv(row[column]) if column < len(row) else None
+            else:
+                clv = -1.0
             if clv is None:
                 continue
             key = (clv, -line)

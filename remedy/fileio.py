@@ -20,10 +20,13 @@ from remedy.errors import UsageError
 
 def check_writable(path: Path, force: bool) -> None:
     """Refuse early (before any work) to replace an existing file without `force`."""
-    if path.exists() and not force:
-        raise UsageError(f"{path}: already exists (pass --force to replace it)")
     if path.exists() and path.is_dir():
         raise UsageError(f"{path}: is a folder, not a file")
+    if path.exists() and not path.is_file():
+        # A device or a pipe: renaming over it would replace it, even with --force.
+        raise UsageError(f"{path}: is not a regular file (write to stdout and redirect instead)")
+    if path.exists() and not force:
+        raise UsageError(f"{path}: already exists (pass --force to replace it)")
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise UsageError(f"{path}: folder {parent} does not exist")
@@ -42,11 +45,32 @@ def atomic_writer(path: Path, force: bool = False, newline: str | None = "") -> 
             os.fsync(stream.fileno())
         if path.exists() and not force:  # appeared while we worked
             raise UsageError(f"{path}: already exists (pass --force to replace it)")
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def max_bytes(default: int) -> int:
+    """The input size limit: `REMEDY_MAX_BYTES` when set to a positive whole number."""
+    raw = os.environ.get("REMEDY_MAX_BYTES")
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise UsageError(f"REMEDY_MAX_BYTES: '{raw}' is not a positive whole number of bytes")
+    return value
 
 
 def write_text_atomic(path: Path, text: str, force: bool = False) -> None:

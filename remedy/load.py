@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import os
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from remedy.errors import IncidentError, Location, Problem
-from remedy.fileio import read_bytes
+from remedy.fileio import max_bytes, read_bytes
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -381,7 +380,7 @@ def _syntax_hint(problem: str) -> str:
 
 def read_document(source: str, data: bytes | None = None) -> Document:
     """Read bytes (a path, or `-` for stdin) into a `Document`, with every hostile case refused."""
-    limit = int(os.environ.get("REMEDY_MAX_BYTES", MAX_BYTES))
+    limit = max_bytes(MAX_BYTES)
     raw = read_bytes(source, limit) if data is None else data
     if len(raw) > limit:
         raise _error(

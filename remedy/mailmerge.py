@@ -16,7 +16,7 @@ import re
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -299,6 +299,7 @@ def merge(
     on_bad_row: OnBadRow = "fail",
     templates_dir: str | Path | None = None,
     progress: Progress | None = None,
+    clv_by_id: Mapping[str, float] | None = None,
 ) -> MergeReport:
     """Draft one message per customer and channel and write them to `out_path`.
 
@@ -306,6 +307,8 @@ def merge(
     `limit` stops after that many messages (emails, for eml). Bad rows fail the run
     (`InputError`, nothing written) or, with `on_bad_row='skip'`, are listed in the report.
     `progress(bytes_read, total_bytes)` is called now and then, and once at the end.
+    `clv_by_id` (customer id -> CLV, e.g. estimated from an order history) ranks customers
+    when the customers file has no `clv` column.
     """
     if fmt not in FORMATS:
         raise UsageError(f"unknown format '{fmt}' (one of: {', '.join(FORMATS)})")
@@ -319,6 +322,7 @@ def merge(
         templates_dir=templates_dir,
         on_bad_row=on_bad_row,
         bad_rows=report.bad_rows,
+        clv_by_id=clv_by_id,
     )
     stream: Iterator[Message] = _with_progress(run, run, progress)
     if fmt == "eml":

@@ -31,6 +31,21 @@ class Valuation:
     incident: Incident
     clv_by_segment: dict[str, Estimate]
     notes: tuple[str, ...]
+    clv_by_customer: dict[str, float]  # every customer in the history, by id
+
+
+def with_customer_count(incident: Incident) -> Incident:
+    """The incident with `affected.customers` counted from `customers.file` when omitted.
+
+    The format lets a customers file stand in for the count; the planner needs the number.
+    """
+    if incident.affected.customers is not None:
+        return incident
+    rows = _affected_customers(incident)
+    if rows is None:
+        return incident  # the model reports the missing count
+    affected = incident.affected.model_copy(update={"customers": len(rows)})
+    return incident.model_copy(update={"affected": affected})
 
 
 def value_from_history(
@@ -54,7 +69,8 @@ def value_from_history(
     by_id = result.clv_by_customer()
     notes = [
         f"CLV estimated from {orders.name}: {result.customers:,} customers, BG/NBD and "
-        "Gamma-Gamma, as future gross margin"
+        "Gamma-Gamma, as future gross margin",
+        *(f"CLV fit: {warning}" for warning in result.warnings),
     ]
     affected = _affected_customers(incident)
     if affected is None:
@@ -77,11 +93,11 @@ def value_from_history(
         labels = [seg for _, seg in known]
     if incident.segments:
         clv = _by_named_segment(incident, values, labels)
-        return Valuation(incident, clv, tuple(notes))
+        return Valuation(incident, clv, tuple(notes), by_id)
     tiered, clv = _tiers(incident, values)
     if len(clv) > 1:
         notes.append("segments: value tiers of the affected customers (top 5%, next 15%, rest)")
-    return Valuation(tiered, clv, tuple(notes))
+    return Valuation(tiered, clv, tuple(notes), by_id)
 
 
 def _affected_customers(incident: Incident) -> list[tuple[str, str | None]] | None:

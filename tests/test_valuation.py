@@ -115,3 +115,49 @@ def test_unknown_customers_are_an_input_error(tmp_path: Path) -> None:
     path = incident_file(tmp_path, "  file: people.csv\n", customers=1)
     with pytest.raises(InputError, match="none of the 1 affected customers"):
         value_from_history(load_incident(path))
+
+
+def test_drafts_use_history_clv_to_fill_value_tiers(tmp_path: Path) -> None:
+    write_history(tmp_path / "orders.csv", 400)
+    people = tmp_path / "people.csv"
+    rows = ["id,name,email,order_id,order_value"]
+    rows += [f"c{c},N{c},c{c}@example.com,O{c},60.00" for c in range(0, 400, 2)]
+    people.write_text("\n".join(rows) + "\n")
+    path = incident_file(tmp_path, "  file: people.csv\n", customers=200)
+    path.write_text(path.read_text() + "sender:\n  name: A\n  company: C\n  email: a@example.com\n")
+    out = tmp_path / "m.jsonl"
+    args = ["drafts", str(path), "--out", str(out), "--draws", "500"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    emails = [json.loads(line) for line in out.read_text().splitlines()]
+    segments = {m["segment"] for m in emails if m["channel"] == "email"}
+    assert segments == {"top_5", "next_15", "rest"}
+
+
+def test_customer_count_comes_from_the_customers_file(tmp_path: Path) -> None:
+    people = tmp_path / "people.csv"
+    people.write_text(
+        "id,name,email,order_id,order_value\n1,A,a@example.com,O1,5\n2,B,b@x.io,O2,5\n"
+    )
+    path = tmp_path / "i.yaml"
+    path.write_text(
+        "id: x\ntitle: t\nkind: late_delivery\naffected:\n  order_value: 5\nbusiness:\n  clv: 50\n"
+        "customers:\n  file: people.csv\n"
+    )
+    runner = CliRunner()
+    assert runner.invoke(app, ["check", str(path)]).exit_code == 0
+    result = runner.invoke(app, ["plan", str(path), "-f", "json", "--draws", "500"])
+    assert result.exit_code == 0, result.output
+    assert sum(a["customers"] for a in json.loads(result.stdout)["plan"]["actions"][:1]) == 2
+
+
+def test_check_refuses_what_plan_refuses(tmp_path: Path) -> None:
+    path = tmp_path / "i.yaml"
+    path.write_text(
+        "id: x\ntitle: t\nkind: billing_error\naffected:\n  customers: 5\n  order_value: 10\n"
+        "business:\n  clv: 100\noptions:\n  refund: false\n"
+    )
+    result = CliRunner().invoke(app, ["check", str(path)])
+    assert result.exit_code == 1 and "refund is an obligation" in result.stdout
+    path.write_text("id: x\ntitle: t\nkind: other\naffected:\n  customers: 5\n")
+    assert "add business.clv" in CliRunner().invoke(app, ["check", str(path)]).stdout
