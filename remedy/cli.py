@@ -21,7 +21,7 @@ import typer
 from typer.core import TyperGroup
 
 from remedy import __version__
-from remedy.errors import ExitCode, GateError, RemedyError, UsageError
+from remedy.errors import ExitCode, GateError, RemedyError, UsageError, one_line
 
 if TYPE_CHECKING:
     from remedy.incident import Incident
@@ -40,7 +40,8 @@ class RemedyGroup(TyperGroup):
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise
         except RemedyError as exc:
-            _err(f"remedy: {exc.message}" if isinstance(exc, GateError) else exc.message)
+            message = one_line(exc.message)
+            _err(f"remedy: {message}" if isinstance(exc, GateError) else message)
             raise typer.Exit(exc.exit_code) from None
         except BrokenPipeError:
             # The reader went away (`remedy plan ... | head`): nothing more to say.
@@ -331,6 +332,18 @@ def schema(output: Path | None = OUTPUT, force: bool = FORCE) -> None:
 # --- new -------------------------------------------------------------------------------------
 
 
+_NEW_FLAGS = {
+    "id": "--title",
+    "title": "--title",
+    "affected.customers": "--customers",
+    "affected.order_value": "--order-value",
+    "sender.name": "--sender",
+    "sender.role": "--role",
+    "sender.company": "--company",
+    "sender.email": "--email",
+}
+
+
 @app.command()
 def new(
     path: Path = typer.Argument(Path("incident.yaml"), help="Where to write it; - for stdout."),
@@ -391,10 +404,12 @@ def new(
     order_value = ask(order_value, "Average order value", defaults.order_value)
     try:
         money = Decimal(str(order_value))
-        if money < 0 or not money.is_finite():
+        if money < 0 or not money.is_finite() or money != money.quantize(Decimal("0.01")):
             raise InvalidOperation
     except InvalidOperation:
-        raise UsageError(f"--order-value: '{order_value}' is not an amount (e.g. 49.95)") from None
+        raise UsageError(
+            f"--order-value: '{order_value}' is not an amount in dollars and cents (e.g. 49.95)"
+        ) from None
     company = ask(company, "Company", defaults.company)
     sender = ask(sender, "Who signs the messages", defaults.sender_name)
     role = ask(role, "Their role", defaults.role)
@@ -410,10 +425,17 @@ def new(
         title=title,
     )
     text = starter_text(starter)
-    # The starter must be valid as written: check it before handing it over.
+    # The starter must be valid as written: check it before handing it over, and blame the
+    # flag (not the generated file) for what is wrong.
+    from remedy.errors import IncidentError
     from remedy.load import load_incident
 
-    load_incident(str(path) if not to_stdout else "-", text.encode("utf-8"))
+    try:
+        load_incident("new.yaml", text.encode("utf-8"))
+    except IncidentError as exc:
+        problem = exc.problems[0]
+        flag = _NEW_FLAGS.get(problem.key, "--title")
+        raise UsageError(f"{flag}: {problem.message}") from None
     if to_stdout:
         sys.stdout.write(text)
         return
@@ -592,7 +614,11 @@ def _explain(incident: Incident, option: str, draws: int, seed: int) -> Any:
 def drafts(
     file: str = typer.Argument(..., metavar="FILE", help="Incident file with customers.file."),
     out: Path = typer.Option(
-        ..., "--out", "-o", help="Output file (jsonl, csv) or folder (eml); - for stdout."
+        ...,
+        "--out",
+        "-o",
+        "--output",
+        help="Output file (jsonl, csv) or folder (eml); - for stdout (jsonl, csv).",
     ),
     format: DraftsFormat = typer.Option(
         DraftsFormat.jsonl, "--format", "-f", help="jsonl, csv or eml (a folder of emails)."
@@ -617,6 +643,8 @@ def drafts(
         raise UsageError(
             f"{file}: no customers file (add 'customers: {{file: affected.csv}}' to the incident)"
         )
+    if str(out) == "-" and format is DraftsFormat.eml:
+        raise UsageError("--out -: eml writes a folder of files; give a folder name")
     if str(out) != "-" and format is not DraftsFormat.eml:
         _precheck_output(out, force)
     result, clv_by_id = _planned_with_values(incident, draws, seed, file)
@@ -775,8 +803,9 @@ def clv(
         options=options,
         progress=_stage_reporter("clv"),
     )
-    for warning in result.warnings:
-        _err(f"warning: {warning}")
+    if format is not ClvFormat.table:  # the table report lists them itself
+        for warning in result.warnings:
+            _err(f"warning: {warning}")
     if format is ClvFormat.json:
         _emit(_json(result.to_json()), output, force)
     elif format is ClvFormat.csv:
@@ -790,21 +819,16 @@ def _rows_csv(rows: Any) -> str:
     import csv
     import io
 
+    from remedy.mailmerge import neutralise
+
     buffer = io.StringIO()
     writer: Any = None
     for row in rows:
         if writer is None:
             writer = csv.DictWriter(buffer, fieldnames=list(row), lineterminator="\n")
             writer.writeheader()
-        writer.writerow({k: _csv_safe(v) for k, v in row.items()})
+        writer.writerow({k: neutralise(v) if isinstance(v, str) else v for k, v in row.items()})
     return buffer.getvalue()
-
-
-def _csv_safe(value: Any) -> Any:
-    # Customer ids come from the user's file: never let a spreadsheet read them as formulas.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 # --- entry point -----------------------------------------------------------------------------

@@ -228,11 +228,6 @@ def _escape_value(text: str) -> str:
     return text
 
 
-def _first_name(name: str) -> str:
-    first = name.split(" ", 1)[0]
-    return first if len(first) <= MAX_FIRST_NAME else ""
-
-
 # --- templates -------------------------------------------------------------------------------
 
 

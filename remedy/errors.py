@@ -51,6 +51,11 @@ class GateError(RemedyError):
     exit_code = ExitCode.GATE_FAILED
 
 
+def one_line(text: str) -> str:
+    """Messages are one line: a newline from the user's data is shown as \\n, not printed."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
 class Location:
     """Where something is in a file, 1-based, for messages like `file:line:col`."""
 
@@ -79,7 +84,7 @@ class Problem:
 
     def __str__(self) -> str:
         key = f" {self.key}:" if self.key else ""
-        return f"{self.location}:{key} {self.message}"
+        return one_line(f"{self.location}:{key} {self.message}")
 
     def as_dict(self) -> dict[str, object]:
         return {

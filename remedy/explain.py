@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from remedy import defaults
-from remedy.errors import InputError
+from remedy.errors import InputError, UsageError
 from remedy.incident import Estimate, Incident
 from remedy.money import format_money
 from remedy.plan import APOLOGY, OptionScore, Planned, plan_in_detail
@@ -159,7 +159,8 @@ def _check_known(incident: Incident, option: str) -> None:
     if option not in known:
         close = difflib.get_close_matches(option, known, n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
-        raise InputError(f"unknown option '{option}'{hint}; valid: {', '.join(known)}")
+        # A bad argument, not a bad file: a usage error (exit 2).
+        raise UsageError(f"unknown option '{option}'{hint}; valid: {', '.join(known)}")
 
 
 def _check_usable(incident: Incident, model: Model, option: str) -> None:

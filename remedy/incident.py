@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -186,7 +186,7 @@ def _fraction_estimate(value: Estimate) -> Estimate:
 
 Money = Annotated[
     Decimal,
-    Field(ge=0, le=MAX_MONEY, max_digits=16, decimal_places=4, allow_inf_nan=False),
+    Field(ge=0, le=MAX_MONEY, max_digits=18, decimal_places=4, allow_inf_nan=False),
 ]
 Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 Count = Annotated[int, Field(ge=0, le=MAX_CUSTOMERS)]
@@ -511,7 +511,28 @@ class Incident(Strict):
         if self.affected.list_price is not None and self.kind != "pricing_error":
             raise ValueError("affected.list_price: applies to pricing_error only (remove it)")
         self._check_segments()
+        self._check_money_places()
         return self
+
+    def _check_money_places(self) -> None:
+        # What a customer is told must be exact: no fractions of a cent (or of a yen).
+        from remedy.customers import minor_units
+
+        places = minor_units(self.currency)
+        step = Decimal(1).scaleb(-places)
+        amounts = (
+            ("affected.order_value", self.affected.order_value),
+            ("affected.list_price", self.affected.list_price),
+            ("business.budget", self.business.budget),
+            ("options.refund.amount", self.options.refund.amount),
+            ("options.store_credit.amount", self.options.store_credit.amount),
+        )
+        for key, amount in amounts:
+            if amount is not None and amount != amount.quantize(step):
+                raise ValueError(
+                    f"{key}: {amount} has more decimals than {self.currency} uses ({places}); "
+                    f"round it to {amount.quantize(step, rounding=ROUND_HALF_UP)}"
+                )
 
     def _check_segments(self) -> None:
         if not self.segments:

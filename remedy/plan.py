@@ -614,7 +614,7 @@ def _offer(
     if "store_credit" in chosen:
         credit_amount = incident.options.store_credit.amount
         if credit_amount is None and incident.affected.order_value is not None:
-            credit_amount = credit_amount_default(incident.affected.order_value)
+            credit_amount = credit_amount_default(incident.affected.order_value, incident.currency)
     labels = {o: model.options[o].label for o in chosen if o in incident.options.custom}
     return Offer(
         segment=segment,

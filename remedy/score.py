@@ -21,7 +21,7 @@ import functools
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 
@@ -328,7 +328,7 @@ def _options(
             credit, credit_source = float(opts.store_credit.amount), "options.store_credit.amount"
         elif order_value is not None:
             share = float(defaults.value("store_credit.share_of_order"))
-            credit = float(credit_amount_default(order_value))
+            credit = float(credit_amount_default(order_value, incident.currency))
             credit_source = f"{share:g} x affected.order_value"
         else:
             credit, credit_source = -1.0, ""
@@ -504,14 +504,14 @@ def _options(
     return specs, missing, ship_carries_goods
 
 
-def credit_amount_default(order_value: float | Decimal) -> Decimal:
-    """Default face value of store credit: 20% of the order value, to the cent."""
+def credit_amount_default(order_value: float | Decimal, currency: str = "USD") -> Decimal:
+    """Default face value of store credit: 20% of the order value, in whole minor units of
+    the currency (cents; whole yen), so the plan's figure is the one the customer is told."""
+    from remedy.customers import minor_units
+
     share = Decimal(str(defaults.value("store_credit.share_of_order")))
-    return (Decimal(str(order_value)) * share).quantize(Decimal("0.01"))
-
-
-def _with_worth(spec: OptionSpec, worth: tuple[Term, ...]) -> OptionSpec:
-    return OptionSpec(**{**spec.__dict__, "worth": worth})
+    step = Decimal(1).scaleb(-minor_units(currency))
+    return (Decimal(str(order_value)) * share).quantize(step, rounding=ROUND_HALF_UP)
 
 
 def _with_match(spec: OptionSpec, value: float, source: str) -> OptionSpec:

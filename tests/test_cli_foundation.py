@@ -162,3 +162,55 @@ def test_cli_module_imports_no_heavy_module() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_new_blames_the_flag_for_a_bad_value(runner: CliRunner) -> None:
+    bad_email = runner.invoke(app, ["new", "-", "--no-input", "--email", "bad"])
+    assert bad_email.exit_code == 2 and bad_email.stderr.startswith("--email: 'bad'")
+    two_lines = runner.invoke(app, ["new", "-", "--no-input", "--title", "a\nb"])
+    assert two_lines.exit_code == 2 and two_lines.stderr.count("\n") == 1
+    cents = runner.invoke(app, ["new", "-", "--no-input", "--order-value", "1.005"])
+    assert cents.exit_code == 2 and "--order-value" in cents.stderr
+
+
+def test_money_has_no_more_decimals_than_its_currency(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "yen.yaml"
+    path.write_text(
+        "id: x\ntitle: t\nkind: outage\ncurrency: JPY\naffected:\n  customers: 3\n"
+        "  order_value: 10.5\nbusiness:\n  clv: 10\n"
+    )
+    result = runner.invoke(app, ["check", str(path)])
+    assert result.exit_code == 1
+    assert f"{path}:7:3: affected.order_value: 10.5 has more decimals than JPY" in result.stdout
+    assert "round it to 11" in result.stdout
+
+
+def test_force_never_replaces_a_device(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["schema", "-o", "/dev/null", "--force"])
+    assert result.exit_code == 2 and "not a regular file" in result.stderr
+    assert not Path("/dev/null").is_file()
+
+
+def test_outputs_get_the_usual_permissions(runner: CliRunner, tmp_path: Path) -> None:
+    import os
+
+    out = tmp_path / "schema.json"
+    assert runner.invoke(app, ["schema", "-o", str(out)]).exit_code == 0
+    mask = os.umask(0)
+    os.umask(mask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_check_skips_folders_named_like_yaml(runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "sub.yml").mkdir()
+    (tmp_path / "ok.yaml").write_text((ROOT / "incidents" / "stolen-parcel.yaml").read_text())
+    result = runner.invoke(app, ["check", str(tmp_path)])
+    assert result.exit_code == 0 and "1 file checked" in result.stderr
+
+
+def test_bad_size_limit_setting_is_usage_error(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REMEDY_MAX_BYTES", "lots")
+    result = runner.invoke(app, ["check", str(ROOT / "incidents" / "stolen-parcel.yaml")])
+    assert result.exit_code == 1 and "REMEDY_MAX_BYTES" in result.stdout

@@ -134,7 +134,7 @@ def test_explain_shows_the_arithmetic(runner: CliRunner) -> None:
 
 def test_explain_unknown_option_suggests(runner: CliRunner) -> None:
     result = runner.invoke(app, ["explain", PRICE_CAP, "honour", *FAST])
-    assert result.exit_code == 1 and "did you mean 'honor'" in result.stderr
+    assert result.exit_code == 2 and "did you mean 'honor'" in result.stderr
 
 
 def test_drafts_jsonl_one_message_per_customer_and_channel(
@@ -261,3 +261,21 @@ def test_odd_but_valid_incidents_plan_without_a_traceback(
         result = runner.invoke(app, ["plan", str(path), "-f", "json", *FAST])
         assert result.exit_code == 0, (name, result.output)
         assert json.loads(result.stdout)["plan"]["actions"], name
+
+
+def test_yen_store_credit_is_whole_yen_in_plan_and_message(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    path = tmp_path / "yen.yaml"
+    path.write_text(
+        "id: x\ntitle: t\nkind: outage\ncurrency: JPY\naffected:\n  customers: 30\n"
+        "  order_value: 1499\nbusiness:\n  clv: 20000\n"
+    )
+    result = runner.invoke(app, ["plan", str(path), "-f", "json", *FAST])
+    assert result.exit_code == 0, result.output
+    assert "¥300" in result.stdout and "299.8" not in result.stdout
+
+
+def test_drafts_eml_to_stdout_is_refused(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["drafts", BAGS, "--out", "-", "-f", "eml", *FAST])
+    assert result.exit_code == 2 and "folder" in result.stderr

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from remedy.errors import InputError
+from remedy.errors import InputError, UsageError
 from remedy.explain import Explanation, Step, explain_option
 from remedy.incident import Incident
 from remedy.load import load_incident
@@ -61,7 +61,7 @@ def test_personal_call_explains_its_dependence_on_the_remedy() -> None:
 
 
 def test_unknown_option_lists_valid_ids_with_a_did_you_mean() -> None:
-    with pytest.raises(InputError) as caught:
+    with pytest.raises(UsageError) as caught:
         explain_option(seed("6pm-price-cap"), "hnor", draws=DRAWS)
     message = str(caught.value)
     assert "did you mean 'honor'?" in message
