@@ -64,6 +64,7 @@ COMPONENT_RULES: dict[str, tuple[str, ...]] = {
         r"\bhonou?r(?:ing|ed)?\b",
         r"\bat no (?:extra |additional )?(?:cost|charge)\b",
         r"\bfree of charge\b",
+        r"\bfree (?:express |overnight |expedited |faster |priority )?(?:shipping|delivery)\b",
         r"\bfor free\b",
         r"\b(?:make|making|put|putting|set|setting) (?:it|this|things|that) right\b",
         r"\bre-?ship",

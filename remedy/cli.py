@@ -522,6 +522,7 @@ def plan(
     from remedy.drafts import draft_messages
 
     messages = draft_messages(incident, result.offers, templates_dir=templates)
+    _warn_weak_drafts(messages)
     if format is PlanFormat.json:
         from remedy.report import plan_to_json
 
@@ -533,6 +534,15 @@ def plan(
     else:
         _emit_table(result, messages, output, force)
     _gates(result, max_cost, strict)
+
+
+def _warn_weak_drafts(messages: Any) -> None:
+    """Say which drafts fail the apology check (built-in ones should not; a user's may)."""
+    for message in messages:
+        if not message.checks.ok:
+            first = message.checks.to_text().splitlines()
+            detail = "; ".join(line.strip() for line in first[1:3])
+            _err(f"warning: the {message.segment} {message.channel} draft needs work: {detail}")
 
 
 def _emit_table(result: Any, messages: Any, output: Path | None, force: bool) -> None:

@@ -25,7 +25,7 @@ from remedy.drafts import (
     iter_customer_messages,
 )
 from remedy.errors import InputError, UsageError
-from remedy.incident import Incident
+from remedy.incident import KINDS, Incident
 from remedy.load import load_incident
 from remedy.offer import Offer
 from remedy.plan import make_plan
@@ -586,3 +586,54 @@ def test_compiled_templates_are_cached_privately(
     monkeypatch.setenv("REMEDY_NO_CACHE", "1")
     monkeypatch.setattr(remedy.drafts, "_TEMPLATE_CACHE", {})
     assert draft_messages(incident(), [offer("refund")]) == first
+
+
+SWEEP_OFFERS = [
+    ("apology_only",),
+    ("honor",),
+    ("refund",),
+    ("ship_upgrade",),
+    ("store_credit",),
+    ("replacement",),
+    ("refund", "replacement"),
+    ("refund", "ship_upgrade"),
+    ("ship_upgrade", "store_credit"),
+    ("flowers",),
+    ("store_credit", "personal_call"),
+]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_built_in_draft_passes_for_every_kind_tone_fault_and_remedy(kind: str) -> None:
+    failures = []
+    for tone in ("warm", "formal", "playful"):
+        for fault in ("ours", "partner", "customer"):
+            data: dict[str, Any] = {
+                "kind": kind,
+                "fault": fault,
+                "tone": tone,
+                "options": {
+                    "flowers": {
+                        "label": "Flowers and a card",
+                        "cost_per_customer": 20,
+                        "matches": ["other"],
+                        "scope": "segment",
+                    }
+                },
+            }
+            if kind == "pricing_error":
+                data["affected"] = {"customers": 500, "order_value": 40, "list_price": 90}
+            loaded = incident(**data)
+            for options in SWEEP_OFFERS:
+                made = offer(
+                    *options,
+                    customers=500,
+                    calls=10 if "personal_call" in options else 0,
+                    refund_amount=Decimal("40") if "refund" in options else None,
+                    credit_amount=Decimal("8") if "store_credit" in options else None,
+                    custom_labels={"flowers": "Flowers and a card"},
+                )
+                for message in draft_messages(loaded, [made]):
+                    if not message.checks.ok:
+                        failures.append((tone, fault, options, message.channel))
+    assert failures == []
