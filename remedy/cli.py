@@ -424,7 +424,7 @@ def new(
         email=email,
         title=title,
     )
-    text = starter_text(starter)
+    text = starter_text(starter, None if to_stdout else str(path))
     # The starter must be valid as written: check it before handing it over, and blame the
     # flag (not the generated file) for what is wrong.
     from remedy.errors import IncidentError

@@ -49,16 +49,19 @@ def _quote(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def starter_text(starter: Starter) -> str:
-    """The YAML text of a starter incident."""
+def starter_text(starter: Starter, filename: str | None = None) -> str:
+    """The YAML text of a starter incident (`filename` is named in its how-to comment)."""
     if starter.kind not in KINDS:
         raise ValueError(f"unknown kind {starter.kind!r}")
     title = starter.title or _SUMMARIES[starter.kind].rstrip(".")
     ident = starter.id or slug(title)
+    name = filename or f"{ident}.yaml"
     lines = [
-        "# yaml-language-server: $schema=https://remedy.invalid/schema/incident-v1.json",
+        # Editors resolve the schema relative to this file: `remedy schema -o` writes it there.
+        "# yaml-language-server: $schema=incident.schema.json",
+        "# (for validation as you type: remedy schema -o incident.schema.json, beside this file)",
         "# A starter incident: replace the estimates with what you know, then run",
-        f"#   remedy check {ident}.yaml && remedy plan {ident}.yaml",
+        f"#   remedy check {name} && remedy plan {name}",
         f"id: {ident}",
         f"title: {_quote(title)}",
         f"kind: {starter.kind}              # {' | '.join(KINDS)}",
