@@ -18,15 +18,23 @@ from typing import IO
 from remedy.errors import UsageError
 
 
-def check_writable(path: Path, force: bool) -> None:
-    """Refuse early (before any work) to replace an existing file without `force`."""
-    if path.exists() and path.is_dir():
-        raise UsageError(f"{path}: is a folder, not a file")
-    if path.exists() and not path.is_file():
-        # A device or a pipe: renaming over it would replace it, even with --force.
-        raise UsageError(f"{path}: is not a regular file (write to stdout and redirect instead)")
-    if path.exists() and not force:
-        raise UsageError(f"{path}: already exists (pass --force to replace it)")
+def check_writable(path: Path, force: bool, *, folder: bool = False) -> None:
+    """Refuse early (before any work) to replace an existing output without `force`.
+
+    `folder` says the output is a folder (a mail merge to eml), not a file.
+    """
+    if path.exists():
+        if folder and not path.is_dir():
+            raise UsageError(f"{path}: is a file, not a folder")
+        if not folder and path.is_dir():
+            raise UsageError(f"{path}: is a folder, not a file")
+        if not folder and not path.is_file():
+            # A device or a pipe: renaming over it would replace it, even with --force.
+            raise UsageError(
+                f"{path}: is not a regular file (write to stdout and redirect instead)"
+            )
+        if not force:
+            raise UsageError(f"{path}: already exists (pass --force to replace it)")
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise UsageError(f"{path}: folder {parent} does not exist")

@@ -29,7 +29,7 @@ from remedy.apology import ApologyCheck
 from remedy.customers import BadRow, OnBadRow
 from remedy.drafts import CustomerMerge, Message
 from remedy.errors import UsageError
-from remedy.fileio import atomic_writer
+from remedy.fileio import atomic_writer, check_writable
 from remedy.offer import Offer
 
 if TYPE_CHECKING:
@@ -167,16 +167,6 @@ def email_file(message: Message, sender: str | None, date: str) -> bytes:
     return mail.as_bytes()
 
 
-def _check_folder(folder: Path, force: bool) -> None:
-    if folder.exists() and not folder.is_dir():
-        raise UsageError(f"{folder}: is a file, not a folder")
-    if folder.exists() and not force:
-        raise UsageError(f"{folder}: already exists (pass --force to replace it)")
-    parent = folder.parent if str(folder.parent) else Path(".")
-    if not parent.is_dir():
-        raise UsageError(f"{folder}: folder {parent} does not exist")
-
-
 def write_eml(
     messages: Iterable[Message],
     folder: str | Path,
@@ -192,7 +182,7 @@ def write_eml(
     replaced only with `force`.
     """
     folder = Path(folder)
-    _check_folder(folder, force)
+    check_writable(folder, force, folder=True)
     parent = folder.parent if str(folder.parent) else Path(".")
     date = date or formatdate(localtime=True)
     temp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=parent))
