@@ -466,11 +466,9 @@ def _planned_with_values(
     import dataclasses
 
     from remedy.plan import make_plan
-    from remedy.valuation import value_from_history, with_customer_count
 
     with _about(file):
-        incident = with_customer_count(incident)
-        valuation = value_from_history(incident, progress=_stage_reporter("clv"))
+        incident, valuation = _valued(incident)
         if valuation is None:
             return make_plan(incident, draws=draws, seed=seed), None
         result = make_plan(
@@ -478,6 +476,15 @@ def _planned_with_values(
         )
     notes = (*valuation.notes, *result.notes)
     return dataclasses.replace(result, notes=notes), valuation.clv_by_customer
+
+
+def _valued(incident: Incident) -> tuple[Incident, Any]:
+    """The incident as the planner sees it (customers counted from the customers file when
+    omitted) and its valuation from an order history, or None without one."""
+    from remedy.valuation import value_from_history, with_customer_count
+
+    incident = with_customer_count(incident)
+    return incident, value_from_history(incident, progress=_stage_reporter("clv"))
 
 
 @contextlib.contextmanager
@@ -602,10 +609,8 @@ def explain(
 
 def _explain(incident: Incident, option: str, draws: int, seed: int) -> Any:
     from remedy.explain import explain_option
-    from remedy.valuation import value_from_history, with_customer_count
 
-    incident = with_customer_count(incident)
-    valuation = value_from_history(incident, progress=_stage_reporter("clv"))
+    incident, valuation = _valued(incident)
     if valuation is not None:
         return explain_option(
             valuation.incident,

@@ -126,9 +126,6 @@ def _scalar(source: str, event: Any, path: Path_) -> Any:
     quoted = bool(event.style)  # plain scalars have no style ("" or None); quoted or block: text
     if tag == "tag:yaml.org,2002:str" or (quoted and tag is None) or tag == "!":
         return value
-    if tag is not None and tag != "tag:yaml.org,2002:str":
-        # An explicit standard tag: !!int, !!float ... still typed by our rules below.
-        pass
     if value in _NULLS:
         return None
     if value in _TRUE:
