@@ -824,26 +824,37 @@ def clv(
     if format is ClvFormat.json:
         _emit(_json(result.to_json()), output, force)
     elif format is ClvFormat.csv:
-        _emit(_rows_csv(result.iter_rows()), output, force)
+        _emit_rows_csv(result.iter_rows(), output, force)
     else:
         width = _console().width if sys.stdout.isatty() else 80
         _emit(result.text_report(width=width), output, force)
 
 
-def _rows_csv(rows: Any) -> str:
+def _emit_rows_csv(rows: Any, output: Path | None, force: bool) -> None:
+    """Stream CSV rows (one per customer: a million for a large export) to stdout or,
+    atomically, to `output`, without holding the whole text in memory."""
+    if output is None or str(output) == "-":
+        _write_rows_csv(rows, sys.stdout)
+        sys.stdout.flush()
+        return
+    from remedy.fileio import atomic_writer
+
+    with atomic_writer(output, force=force) as stream:
+        _write_rows_csv(rows, stream)
+    _err(f"wrote {output}")
+
+
+def _write_rows_csv(rows: Any, stream: Any) -> None:
     import csv
-    import io
 
     from remedy.mailmerge import neutralise
 
-    buffer = io.StringIO()
     writer: Any = None
     for row in rows:
         if writer is None:
-            writer = csv.DictWriter(buffer, fieldnames=list(row), lineterminator="\n")
+            writer = csv.DictWriter(stream, fieldnames=list(row), lineterminator="\n")
             writer.writeheader()
         writer.writerow({k: neutralise(v) if isinstance(v, str) else v for k, v in row.items()})
-    return buffer.getvalue()
 
 
 # --- entry point -----------------------------------------------------------------------------
