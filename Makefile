@@ -1,22 +1,37 @@
 # Two commands set up everything on a fresh clone: `make demo` and `make test`.
+# Both install from the committed locks (requirements/*.txt, every package pinned with its
+# hashes), so a clone today and a clone in a year get the same versions. `make lock` refreshes
+# the locks on purpose; `make test-latest` tries the newest releases pyproject.toml allows.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip --disable-pip-version-check
 DEMO   ?= incidents/6pm-price-cap.yaml
+LOCK_RUNTIME := requirements/runtime.txt
+LOCK_DEV     := requirements/dev.txt
+# uv resolves one lock for every Python remedy supports (markers pick the right wheels).
+LOCK_FLAGS := --universal --python-version 3.10 --generate-hashes --quiet \
+	--custom-compile-command "make lock"
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test lint typecheck pytest lock test-latest mutation bench screenshots clean
 
-# The stamp files re-run the install only when pyproject.toml changes.
-$(BIN)/.installed: pyproject.toml
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else \
+		"remedy needs Python 3.10 or newer; run: make PYTHON=python3.12 ...")'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e .
+
+# The stamp files re-run an install only when a lock or pyproject.toml changes. remedy itself
+# is built with the locked hatchling (no build isolation: nothing unpinned is downloaded).
+$(BIN)/.installed: $(LOCK_RUNTIME) pyproject.toml | $(BIN)/python
+	$(PIP) install --quiet --require-hashes --no-deps -r $(LOCK_RUNTIME)
+	$(PIP) install --quiet --no-deps --no-build-isolation -e .
+	$(PIP) check >/dev/null
 	touch $@
 
-$(BIN)/.installed-dev: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+$(BIN)/.installed-dev: $(LOCK_DEV) pyproject.toml | $(BIN)/python
+	$(PIP) install --quiet --require-hashes --no-deps -r $(LOCK_DEV)
+	$(PIP) install --quiet --no-deps --no-build-isolation -e .
+	$(PIP) check >/dev/null
 	touch $(BIN)/.installed $@
 
 demo: $(BIN)/.installed
@@ -33,10 +48,26 @@ lint: $(BIN)/.installed-dev
 	$(BIN)/ruff check --fix remedy tests bench
 	$(BIN)/ruff format remedy tests bench
 
+# Refresh both locks to the newest releases pyproject.toml's ranges allow (then run make test).
+lock: $(BIN)/.installed-dev
+	$(BIN)/uv pip compile $(LOCK_FLAGS) --upgrade pyproject.toml requirements/build.in \
+		-o $(LOCK_RUNTIME)
+	$(BIN)/uv pip compile $(LOCK_FLAGS) --upgrade --extra dev pyproject.toml \
+		requirements/build.in -o $(LOCK_DEV)
+
+# The suite against the newest releases the ranges allow, in a separate venv: an upgrade is a
+# deliberate, tested change (if this passes, `make lock` and commit the new locks).
+test-latest:
+	rm -rf .venv-latest
+	$(PYTHON) -m venv .venv-latest
+	.venv-latest/bin/python -m pip install --quiet --upgrade pip
+	.venv-latest/bin/python -m pip install --quiet --upgrade -e '.[test]'
+	.venv-latest/bin/python -m pytest -p no:cacheprovider
+
 bench: $(BIN)/.installed-dev
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/clv.py
 	$(BIN)/python bench/drafts.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist
+	rm -rf $(VENV) .venv-latest .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist
