@@ -533,7 +533,7 @@ class _History:
 
 def _customer_history(orders: Orders, as_of: dt.date | None) -> _History:
     """Merge same-day orders into transactions and summarise each customer's purchases."""
-    days = orders.date.astype(np.int64)
+    days: np.ndarray = orders.date.astype(np.int64)
     last_day = int(days.max())
     if as_of is None:
         as_of_day = last_day
@@ -731,7 +731,7 @@ def _check_bgnbd_data(x: np.ndarray, tx: np.ndarray, T: np.ndarray, w: np.ndarra
 
 
 def _bgnbd_loglik(
-    params: Sequence[float], data: _BgNbdData, gradient: bool
+    params: Sequence[float] | np.ndarray, data: _BgNbdData, gradient: bool
 ) -> tuple[float, np.ndarray]:
     """Total log-likelihood (eq. 6 in log space) and, if asked, its gradient in (r, alpha, a, b).
 
@@ -957,7 +957,7 @@ def _standard_errors(
     """
     step = 1e-5
     n = len(theta)
-    hessian = np.empty((n, n))
+    hessian: np.ndarray = np.empty((n, n))
     with np.errstate(all="ignore"):
         for j in range(n):
             shift = np.zeros(n)
@@ -1287,7 +1287,7 @@ class _SpendData:
 
 
 def _gamma_gamma_loglik(
-    params: Sequence[float], data: _SpendData, gradient: bool
+    params: Sequence[float] | np.ndarray, data: _SpendData, gradient: bool
 ) -> tuple[float, np.ndarray]:
     """Total Gamma-Gamma log-likelihood of (p, q, v) and, if asked, its gradient.
 

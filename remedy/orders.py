@@ -203,7 +203,7 @@ def _read_fast(
     has_cr[has_cr] = buf[ends[has_cr] - 1] == 13
     ends -= has_cr
     # Line numbers: the header is line 1. Empty lines are skipped, whitespace-only ones too.
-    lines = np.arange(2, len(starts) + 2, dtype=np.int64)
+    lines: np.ndarray = np.arange(2, len(starts) + 2, dtype=np.int64)
     keep = ends > starts
     if not keep.all() or (buf[starts[keep]] == 32).any():
         keep &= ~_all_spaces(buf, starts, ends)
