@@ -48,11 +48,12 @@ lint: $(BIN)/.installed-dev
 	$(BIN)/ruff check --fix remedy tests bench
 	$(BIN)/ruff format remedy tests bench
 
-# Refresh both locks to the newest releases pyproject.toml's ranges allow (then run make test).
+# Re-resolve both locks after pyproject.toml changed, keeping every pin that still fits;
+# `make lock UPGRADE=1` moves everything to the newest releases the ranges allow. Then make test.
 lock: $(BIN)/.installed-dev
-	$(BIN)/uv pip compile $(LOCK_FLAGS) --upgrade pyproject.toml requirements/build.in \
-		-o $(LOCK_RUNTIME)
-	$(BIN)/uv pip compile $(LOCK_FLAGS) --upgrade --extra dev pyproject.toml \
+	$(BIN)/uv pip compile $(LOCK_FLAGS) $(if $(UPGRADE),--upgrade) pyproject.toml \
+		requirements/build.in -o $(LOCK_RUNTIME)
+	$(BIN)/uv pip compile $(LOCK_FLAGS) $(if $(UPGRADE),--upgrade) --extra dev pyproject.toml \
 		requirements/build.in -o $(LOCK_DEV)
 
 # The suite against the newest releases the ranges allow, in a separate venv: an upgrade is a
