@@ -455,36 +455,11 @@ TEMPLATES = typer.Option(
 
 
 def _planned(incident: Incident, draws: int, seed: int, file: str) -> Any:
-    """The plan for an incident, with CLV from its order history when the file names one."""
-    return _planned_with_values(incident, draws, seed, file)[0]
-
-
-def _planned_with_values(
-    incident: Incident, draws: int, seed: int, file: str
-) -> tuple[Any, dict[str, float] | None]:
-    """The plan, and the CLV of each customer when it came from an order history."""
-    import dataclasses
-
-    from remedy.plan import make_plan
+    """The plan run for an incident (`remedy.plan.plan_incident`), naming the file in errors."""
+    from remedy.plan import plan_incident
 
     with _about(file):
-        incident, valuation = _valued(incident)
-        if valuation is None:
-            return make_plan(incident, draws=draws, seed=seed), None
-        result = make_plan(
-            valuation.incident, draws=draws, seed=seed, clv_override=valuation.clv_by_segment
-        )
-    notes = (*valuation.notes, *result.notes)
-    return dataclasses.replace(result, notes=notes), valuation.clv_by_customer
-
-
-def _valued(incident: Incident) -> tuple[Incident, Any]:
-    """The incident as the planner sees it (customers counted from the customers file when
-    omitted) and its valuation from an order history, or None without one."""
-    from remedy.valuation import value_from_history, with_customer_count
-
-    incident = with_customer_count(incident)
-    return incident, value_from_history(incident, progress=_stage_reporter("clv"))
+        return plan_incident(incident, draws=draws, seed=seed, progress=_stage_reporter("clv"))
 
 
 @contextlib.contextmanager
@@ -525,7 +500,7 @@ def plan(
     """
     _precheck_output(output, force)
     incident = _load(file)
-    result = _planned(incident, draws, seed, file)
+    result = _planned(incident, draws, seed, file).plan
     from remedy.drafts import draft_messages
 
     messages = draft_messages(incident, result.offers, templates_dir=templates)
@@ -609,17 +584,17 @@ def explain(
 
 def _explain(incident: Incident, option: str, draws: int, seed: int) -> Any:
     from remedy.explain import explain_option
+    from remedy.plan import value_incident
 
-    incident, valuation = _valued(incident)
-    if valuation is not None:
-        return explain_option(
-            valuation.incident,
-            option,
-            draws=draws,
-            seed=seed,
-            clv_override=valuation.clv_by_segment,
-        )
-    return explain_option(incident, option, draws=draws, seed=seed)
+    valued = value_incident(incident, progress=_stage_reporter("clv"))
+    return explain_option(
+        valued.incident,
+        option,
+        draws=draws,
+        seed=seed,
+        clv_override=valued.clv_override,
+        notes=valued.notes,
+    )
 
 
 # --- drafts and lint -------------------------------------------------------------------------
@@ -662,10 +637,10 @@ def drafts(
         raise UsageError("--out -: eml writes a folder of files; give a folder name")
     if str(out) != "-" and format is not DraftsFormat.eml:
         _precheck_output(out, force)
-    result, clv_by_id = _planned_with_values(incident, draws, seed, file)
+    run = _planned(incident, draws, seed, file)
     report = merge(
         incident,
-        result.offers,
+        run.plan.offers,
         incident.customers.file,
         out,
         format.value,
@@ -674,7 +649,7 @@ def drafts(
         on_bad_row=on_bad_row.value,
         templates_dir=templates,
         progress=_progress_bar("drafts"),
-        clv_by_id=clv_by_id,
+        clv_by_id=run.clv_by_customer,
     )
     for bad in report.bad_rows:
         _err(f"skipped {bad.located(incident.customers.file)}")

@@ -63,9 +63,11 @@ DEFAULTS: dict[str, Default] = {
     "g.rise_steepness": Default(9.0, "fitted so g(0.6)=0.14, g(1)=0.86, g(1.2)=0.97"),
     "g.decline_start": Default(1.5, "Haesevoets et al. 2017: over-compensation buys nothing"),
     "g.decline_depth": Default(
-        0.3, "Gelbrich, Gäthke & Grégoire 2015: over-compensation can backfire (assumed size)"
+        0.15,
+        "Gelbrich, Gäthke & Grégoire 2015: over-compensation can backfire; size assumed: g keeps "
+        "falling past x = 1.5 (0.89 at 2.5, 0.57 at 5.5), never flat",
     ),
-    "g.decline_width": Default(1.0, "assumption: most of the decline by x = 2.5"),
+    "g.decline_width": Default(1.0, "assumption: the scale of the decline past x = 1.5"),
     "g.group_shift": Default(
         1.2, "Albrecht et al., J. Service Research 2019: the plateau comes earlier in groups"
     ),
@@ -122,15 +124,122 @@ DEFAULTS: dict[str, Default] = {
     ),
     # --- Costs (section 3) and the business defaults of the incident format ----------------
     "refund.processing_cost": Default(0.30, "incident format: refunded card fees are not returned"),
+    "min_offer_share": Default(
+        0.05,
+        "assumption: an offer worth less than 5% of the order is a token, not compensation; it "
+        "recovers nothing (Gelbrich, Gäthke & Grégoire 2015: compensation must be substantive)",
+    ),
+    # --- Word of mouth and publicity: value at stake beyond the customer's own CLV ----------
+    "spillover.word_of_mouth": Default(
+        (0.0, 0.1, 0.25),
+        "Kumar, Petersen & Leone, Harvard Business Review 2007 and J. Marketing 2010: what "
+        "customers tell others (customer referral value) is worth a sizable share beside CLV; "
+        "share assumed",
+    ),
+    "spillover.publicity": Default(
+        (0.0, 0.1, 0.3),
+        "assumption: an incident this large reaches the press and social media (the 6pm price "
+        "cap was widely reported); de Matos, Henrique & Rossi 2007: recovery restores but does "
+        "not raise repurchase, so this is value to keep, not to gain",
+    ),
+    "spillover.publicity_min_customers": Default(
+        10_000, "assumption: from about 10,000 affected customers an incident is public"
+    ),
+    # --- Who acts on a mass message or an offer on request ---------------------------------
+    "reply_share": Default(
+        (0.01, 0.03, 0.06),
+        "FTC, Consumers and Class Actions 2019: 3% acted on an emailed notice; taken as the share "
+        "who reply to a mass message and take support time (assumption)",
+    ),
+    "take_up.email": Default(
+        (0.02, 0.04, 0.09),
+        "FTC, Consumers and Class Actions 2019 (149 settlements): email notice 3%, weighted mean "
+        "4%, median 9% of those notified claimed",
+    ),
+    "take_up.mail": Default(
+        (0.04, 0.06, 0.10),
+        "FTC, Consumers and Class Actions 2019: postcard notice 6%, notice packet 10%",
+    ),
+    "take_up.proof_factor": Default(
+        0.1,
+        "CFPB, Arbitration Study: Report to Congress 2015: claims fall by about 90% when proof "
+        "is required",
+    ),
+    "pay_difference.take_up": Default(
+        (0.1, 0.25, 0.4),
+        "assumption: the share of customers who keep a mispriced order at the correct price",
+    ),
+    # --- Fairness between segments that can compare notes ----------------------------------
+    "fairness_penalty": Default(
+        (0.02, 0.05, 0.10),
+        "Albrecht et al., J. Service Research 2019: in group failures customers compare what "
+        "others received; seeing others get more for the same failure costs goodwill (size "
+        "assumed)",
+    ),
+    # --- Operational capacity ----------------------------------------------------------------
+    "personal_call.capacity_hours": Default(
+        8.0, "assumption: one working day of the caller's time, unless the file says more"
+    ),
     "store_credit.share_of_order": Default(0.2, "incident format: 20% of order_value"),
     "store_credit.redemption_rate": Default(0.6, "scoring model section 3"),
     "personal_call.minutes": Default(10.0, "incident format"),
     "contact_minutes": Default(
-        3.0, "incident format; ContactBabel 2023-24: an inbound call costs about £6"
+        3.0,
+        "incident format; ContactBabel 2023-24: an inbound call costs about £6; paid for each "
+        "reply, claim or choice, not for every customer messaged",
     ),
     "business.gross_margin": Default(0.4, "incident format"),
     "business.support_cost_per_hour": Default(30.0, "incident format"),
     "business.founder_cost_per_hour": Default(200.0, "incident format"),
+}
+
+
+@dataclass(frozen=True)
+class Obligation:
+    """A remedy owed whatever it scores, by the kind of failure and whose fault it was.
+
+    `legal`: the law makes it an obligation, so `required: false` in the file cannot waive it;
+    otherwise it is our default policy and the file may waive it (the plan then says so).
+    """
+
+    text: str
+    source: str
+    legal: bool
+
+
+OBLIGATIONS: dict[str, Obligation] = {
+    "refund_wrong_charge": Obligation(
+        "money taken in error is refunded",
+        "restitution of money paid by mistake; US Fair Credit Billing Act (15 U.S.C. 1666); "
+        "EU Payment Services Directive 2015/2366",
+        legal=True,
+    ),
+    "order_fate": Obligation(
+        "a mispriced order is honored, or cancelled with the payment returned",
+        "restitution: payment for goods not supplied must be returned (an order taken at an "
+        "obvious error may be cancelled, its money may not be kept)",
+        legal=True,
+    ),
+    "make_whole": Obligation(
+        "goods paid for and not received are made whole: a refund or the goods sent",
+        "EU Consumer Rights Directive 2011/83/EU arts. 18 and 20 (the seller bears the risk "
+        "until delivery); UK Consumer Rights Act 2015 ss. 28-29; US FTC Mail, Internet or "
+        "Telephone Order Merchandise Rule (16 CFR 435)",
+        legal=True,
+    ),
+    "legal_remedy": Obligation(
+        "a faulty product gets its legal remedy: a replacement (or repair) or a refund",
+        "EU Sale of Goods Directive 2019/771 arts. 13-16; UK Consumer Rights Act 2015 "
+        "ss. 19-24; US implied warranty of merchantability (UCC 2-314)",
+        legal=True,
+    ),
+    "occasion_refund": Obligation(
+        "after the missed occasion the delivery may be worth nothing: the refund is offered",
+        "where the date was essential the customer may cancel: EU Consumer Rights Directive "
+        "2011/83/EU art. 18(2), UK Consumer Rights Act 2015 s. 28(6); offered by default even "
+        "where the date was not agreed as essential (waivable)",
+        legal=False,
+    ),
 }
 
 

@@ -1,9 +1,12 @@
 """`remedy explain FILE OPTION`: the arithmetic behind one option's score, step by step.
 
-Each step shows a number, how it was computed from the numbers before it, and where each input
-came from ("file: business.clv" or "default: 0.2 (Knox & van Oest, J. Marketing 2014)"). The
-arithmetic is shown at the likely value of every input; the Monte Carlo summary (expected value,
-P10/P90, probability of being best) follows.
+For each segment: the value at stake (CLV, delta, word of mouth), the floor the plan is measured
+against (its obligations and their sources), then the best candidate plan containing the option
+against the same plan without it: each group of customers and the package it receives, the
+package's worth over the customer's loss (x), g(x), match, fault, timeliness, the call, the
+recovery share and the cost per customer; finally the break-even CLV and the Monte Carlo
+summary. Every number shows how it was computed and where its inputs came from ("file: ..." or
+"default: ... (citation)"). The arithmetic is at the likely value of every input.
 """
 
 from __future__ import annotations
@@ -19,19 +22,17 @@ from remedy import defaults
 from remedy.errors import InputError, UsageError
 from remedy.incident import Estimate, Incident
 from remedy.money import format_money
-from remedy.plan import APOLOGY, OptionScore, Planned, plan_in_detail
+from remedy.options import total
+from remedy.plan import APOLOGY, OptionScore, Planned, plan_in_detail, without_option
 from remedy.score import (
+    CALL,
+    CONTACT,
     Model,
-    Term,
-    arms_of,
-    call_recovery,
-    column_cost,
-    columns_of,
-    evaluate,
-    option_cost_shares,
-    option_recovery,
+    contact_cost,
+    package_scores,
     recovery_curve,
-    structure,
+    reply_cost,
+    weight_of,
 )
 
 SCHEMA_VERSION = 1
@@ -69,6 +70,7 @@ class Explanation:
     seed: int
     segments: tuple[SegmentExplanation, ...]
     plan_summary: str
+    obligations: tuple[str, ...]
     notes: tuple[str, ...]
 
     def to_text(self) -> str:
@@ -78,23 +80,29 @@ class Explanation:
         for seg in self.segments:
             lines.append("")
             lines.append(f"Segment {seg.segment} ({seg.customers:,} customers)")
-            width = max(len(s.label) for s in seg.steps)
+            width = max(len(s.label) for s in seg.steps if s.value or s.detail)
+            shown: set[str] = set()  # a long source is printed once per segment
             for step in seg.steps:
-                text = f"  {step.label.ljust(width)}  {step.value}"
+                if not step.value and not step.detail:  # a heading
+                    lines.append(f"  {step.label}")
+                    continue
+                text = f"    {step.label.ljust(width)}  {step.value}"
                 if step.detail:
                     text += f"  = {step.detail}"
                 lines.append(text)
-                if step.source:
-                    lines.append(f"  {' ' * width}    from {step.source}")
+                if step.source and step.source not in shown:
+                    shown.add(step.source)
+                    lines.append(f"    {' ' * width}    from {step.source}")
             s = seg.score
             lines.append(
-                f"  Monte Carlo ({self.draws:,} draws, seed {self.seed}): expected net "
-                f"{money(s.net_value)}, P10 {money(s.net_p10)}, P90 {money(s.net_p90)}; "
+                f"  Monte Carlo ({self.draws:,} draws, seed {self.seed}): expected net over the "
+                f"floor {money(s.net_value)}, P10 {money(s.net_p10)}, P90 {money(s.net_p90)}; "
                 f"best choice in {s.p_best:.0%} of draws; pays for itself in {s.p_pays:.0%}"
             )
             lines.append(f"  in the plan: {'yes' if s.in_plan else 'no'}")
         lines.append("")
         lines.append(f"Plan: {self.plan_summary}")
+        lines += [f"Obligation: {o}" for o in self.obligations]
         lines += [f"Note: {n}" for n in self.notes]
         return "\n".join(lines) + "\n"
 
@@ -122,6 +130,7 @@ class Explanation:
                         }
                         for s in seg.steps
                     ],
+                    "scored_with": list(seg.score.scored_with),
                     "net_value": _round(seg.score.net_value, 2),
                     "net_p10": _round(seg.score.net_p10, 2),
                     "net_p50": _round(seg.score.net_p50, 2),
@@ -135,6 +144,7 @@ class Explanation:
                 for seg in self.segments
             ],
             "plan": self.plan_summary,
+            "obligations": list(self.obligations),
             "notes": list(self.notes),
         }
 
@@ -166,8 +176,13 @@ def _check_known(incident: Incident, option: str) -> None:
 def _check_usable(incident: Incident, model: Model, option: str) -> None:
     if option == APOLOGY:
         return
-    if not incident.options.get(option).enabled:
-        raise InputError(f"option '{option}' is disabled in the file (options.{option}: false)")
+    if option not in incident.enabled_options():
+        if not incident.options.get(option).enabled:
+            raise InputError(f"option '{option}' is disabled in the file (options.{option}: false)")
+        raise InputError(
+            f"option '{option}' is used only when the file lists it (add 'options: "
+            f"{{{option}: {{}}}}')"
+        )
     if option not in model.options:
         why = dict(model.unavailable).get(
             option, f"it does not apply to a {incident.kind} incident"
@@ -182,11 +197,12 @@ def explain_option(
     draws: int = 10_000,
     seed: int = 0,
     clv_override: Mapping[str, Estimate] | None = None,
+    notes: tuple[str, ...] = (),
 ) -> Explanation:
     """The arithmetic behind `option`'s score for each segment, with the inputs' sources.
 
-    Raises InputError for an unknown option (listing the valid ids, with a did-you-mean), a
-    disabled one, or one that cannot be scored for this incident.
+    Raises UsageError for an unknown option (listing the valid ids, with a did-you-mean) and
+    InputError for a disabled one or one that cannot be scored for this incident.
     """
     _check_known(incident, option)  # before any work
     detail = plan_in_detail(incident, draws=draws, seed=seed, clv_override=clv_override)
@@ -196,14 +212,13 @@ def explain_option(
     label = "Apology only" if option == APOLOGY else model.options[option].label
     segments = []
     for k, segment in enumerate(model.valuation.segments):
-        score = next(s for s in plan.options if s.option == option and s.segment == segment.name)
+        score = next(
+            (s for s in plan.options if s.option == option and s.segment == segment.name), None
+        )
+        if score is None:
+            raise InputError(f"option '{option}' has no candidate plan in segment {segment.name}")
         steps = _steps(detail, k, option, score)
         segments.append(SegmentExplanation(segment.name, segment.customers, tuple(steps), score))
-    summary = "; ".join(
-        f"{s.segment}: {' + '.join(s.options) if s.options else APOLOGY}"
-        + (f" ({s.calls:,} calls)" if s.calls else "")
-        for s in plan.segments
-    )
     return Explanation(
         incident_id=incident.id,
         option=option,
@@ -212,358 +227,393 @@ def explain_option(
         draws=draws,
         seed=seed,
         segments=tuple(segments),
-        plan_summary=summary,
-        notes=plan.notes,
+        plan_summary=plan.summary,
+        obligations=tuple(
+            f"{r.text}{' (waived by the file)' if r.waived else ''} "
+            f"({'law' if r.legal else 'policy'}: {r.source})"
+            for r in model.obligations
+        ),
+        notes=(*notes, *plan.notes),
     )
 
 
 def _num(x: float) -> str:
+    if np.isinf(x):
+        return "infinite"
     if x == int(x) and abs(x) < 1e15:
         return f"{int(x):,}"
     return f"{x:,.4g}" if abs(x) < 1000 else f"{x:,.2f}"
 
 
-def _estimate_text(model: Model, key: str) -> str:
-    estimate = model.inputs[key].estimate
-    return "" if not estimate.uncertain else f" (range {estimate})"
+def _one(a: Any) -> float:
+    return float(np.asarray(a, dtype=float).reshape(-1)[0])
 
 
-def _terms_text(terms: tuple[Term, ...], likely: Mapping[str, np.ndarray]) -> list[str]:
-    parts = []
-    for term in terms:
-        value = float(term.evaluate(likely, likely["delta"])[0])
-        parts.append(f"{term.label} = {_num(value)}")
-    return parts
+class _Writer:
+    """Collects steps for one segment, at the likely value of every input."""
 
+    def __init__(self, detail: Planned, k: int) -> None:
+        self.detail = detail
+        self.model = detail.model
+        self.likely = detail.likely
+        self.k = k
+        self.segment = self.model.valuation.segments[k]
+        self.steps: list[Step] = []
 
-def _sources(model: Model, terms: tuple[Term, ...]) -> str:
-    keys = sorted({k for t in terms for k in t.keys})
-    return "; ".join(f"{k}: {model.inputs[k].source}" for k in keys if k in model.inputs)
+    def money(self, x: float) -> str:
+        return format_money(x, self.model.incident.currency)
+
+    def add(self, label: str, value: str = "", detail: str = "", source: str = "") -> None:
+        self.steps.append(Step(label, value, detail, source))
+
+    def uncertain(self, key: str) -> str:
+        estimate = self.model.inputs[key].estimate
+        return f" (range {estimate})" if estimate.uncertain else ""
+
+    def stake(self) -> float:
+        """CLV, delta, word of mouth: the value at stake per customer."""
+        model, likely, segment = self.model, self.likely, self.segment
+        incident = model.incident
+        if incident.segments:
+            declared = next(s for s in incident.segments if s.name == segment.name)
+            how = (
+                f"file: segments.{segment.name}.count"
+                if declared.count is not None
+                else f"file: segments.{segment.name}.share x affected.customers"
+            )
+        else:
+            how = "file: affected.customers"
+        self.add("Value at stake")
+        self.add("customers", f"{segment.customers:,}", source=how)
+        clv = _one(likely[segment.clv_key])
+        self.add(
+            "CLV",
+            self.money(clv) + self.uncertain(segment.clv_key),
+            source=model.inputs[segment.clv_key].source,
+        )
+        base = _one(likely["delta"])
+        delta = _one(model.valuation.delta(likely))
+        factors = " ".join(f"x {m.factor:g} ({m.name})" for m in model.valuation.modifiers)
+        sources = "; ".join(m.source for m in model.valuation.modifiers)
+        capped = (
+            f", capped at {model.valuation.delta_cap:g}"
+            if factors
+            and delta
+            < base * (float(np.prod([m.factor for m in model.valuation.modifiers]))) - 1e-12
+            else ""
+        )
+        self.add(
+            "delta (share of future value lost with only an apology)",
+            f"{delta:.4g}",
+            f"{base:.4g} {factors}{capped}".strip() if factors else "",
+            model.inputs["delta"].source + (f"; {sources}" if sources else ""),
+        )
+        spill = 0.0
+        for key in model.valuation.spillover_keys:
+            share = _one(likely[key])
+            spill += share
+            name = "word of mouth" if key.endswith("word_of_mouth") else "publicity"
+            self.add(
+                f"{name} (share of CLV)",
+                f"{share:.4g}" + self.uncertain(key),
+                source=model.inputs[key].source,
+            )
+        stake = delta * clv * (1 + spill)
+        self.add(
+            "value at stake per customer",
+            self.money(stake),
+            f"delta x CLV x (1 + word of mouth + publicity) = {delta:.4g} x {self.money(clv)} "
+            f"x {1 + spill:.4g}; for the segment {self.money(stake * segment.customers)}",
+        )
+        return stake
+
+    def candidate(
+        self, title: str, m: int, share: float, call: int, stake: float
+    ) -> tuple[float, float]:
+        """The recovery and cost per customer of candidate m (its call variant `call` given to
+        a share `share`), part by part. Returns (recovery, cost)."""
+        model, likely = self.model, self.likely
+        candidate = model.candidates[m]
+        name = " + ".join(candidate.options) or APOLOGY
+        if call >= 0 and share > 0:
+            name += f", with a personal call for {share:.0%} of them"
+        self.add(f"{title}: {name}")
+        rho, cost = self._parts(m, stake)
+        if call >= 0 and share > 0:
+            self.add(f"  The {share:.0%} of customers who also get a call:")
+            rho_c, cost_c = self._parts(call, stake)
+            rho = rho + share * (rho_c - rho)
+            cost = cost + share * (cost_c - cost)
+        replies = _one(reply_cost(likely))
+        self.add(
+            "replies to the message (every plan)",
+            self.money(replies),
+            f"reply share x contact minutes x support cost / 60 = "
+            f"{_one(likely['assumptions.reply_share']):.3g} x "
+            f"{_one(likely['assumptions.contact_minutes']):g} x "
+            f"{self.money(_one(likely['business.support_cost_per_hour']))} / 60",
+            model.inputs["assumptions.reply_share"].source,
+        )
+        self.add(
+            "recovery share, all customers",
+            f"{rho:.4g}",
+            f"value kept per customer {self.money(rho * stake)}",
+        )
+        self.add("cost per customer", self.money(cost))
+        return rho, cost
+
+    def _parts(self, m: int, stake: float) -> tuple[float, float]:
+        model, likely = self.model, self.likely
+        candidate = model.candidates[m]
+        packages = [model.packages[p.package] for p in candidate.parts]
+        scores = package_scores(model, packages, likely, self.segment.loss_key)
+        rho_total = 0.0
+        cost_total = _one(reply_cost(likely))
+        loss_key = self.segment.loss_key
+        for i, part in enumerate(candidate.parts):
+            weight = _one(weight_of(part.weight, likely))
+            package = model.packages[part.package]
+            received = [o for o in package if o != CONTACT]
+            share_text = (
+                f"{weight:.0%} of customers: " if len(candidate.parts) > 1 or part.weight else ""
+            )
+            self.add(f"  {share_text}{' + '.join(received) or 'the apology only'}")
+            for key in part.weight:
+                name = key.lstrip("~")
+                self.add(
+                    f"    share {'not ' if key.startswith('~') else ''}taking it ({name})",
+                    f"{_one(weight_of((key,), likely)):.4g}",
+                    source=model.inputs[name].source,
+                )
+            tangible = [o for o in received if o in model.options and model.options[o].tangible]
+            if tangible:
+                worth = _one(scores.worth[i])
+                loss = None if loss_key is None else _one(likely[loss_key])
+                for option in tangible:
+                    spec = model.options[option]
+                    if spec.recovery_key is not None:
+                        continue
+                    if spec.worth is None:
+                        self.add(
+                            f"    worth of {option}",
+                            "taken to make good the loss",
+                            "no value stated in the file (its x counts as 1)",
+                        )
+                    else:
+                        self.add(
+                            f"    worth of {option} to the customer",
+                            self.money(_one(total(spec.worth, likely))),
+                            "; ".join(
+                                f"{t.label} = {_num(_one(t.evaluate(likely)))}" for t in spec.worth
+                            ),
+                        )
+                if loss is not None:
+                    self.add(
+                        "    customer's loss",
+                        self.money(loss),
+                        source=model.inputs[loss_key or ""].source,
+                    )
+                group = model.valuation.group
+                x = _one(scores.x[i])
+                shift = float(defaults.value("g.group_shift"))
+                self.add(
+                    "    x = worth / loss",
+                    _num(x) + (f" (read as {_num(x * shift)}: a group incident)" if group else ""),
+                    "",
+                    defaults.cite("g.group_shift") if group else "",
+                )
+                g_source = f"{defaults.cite('g.rise_midpoint')}; {defaults.cite('g.decline_depth')}"
+                self.add("    g(x)", f"{_one(scores.g[i]):.4g}", "", g_source)
+                if not bool(np.asarray(scores.meaningful[i]).reshape(-1)[0]):
+                    floor_share = _one(likely["assumptions.min_offer_share"])
+                    self.add(
+                        "    meaningful?",
+                        "no: recovers nothing",
+                        f"worth {self.money(worth)} is under {floor_share:g} x the order value",
+                        model.inputs["assumptions.min_offer_share"].source,
+                    )
+                self.add(
+                    "    match (worth-weighted)",
+                    f"{_one(scores.match[i]):.4g}",
+                    "; ".join(f"{o} {model.options[o].match:g}" for o in tangible),
+                    "; ".join(
+                        "file: the option's matches"
+                        if model.options[o].match_source == "match.custom"
+                        else defaults.cite(model.options[o].match_source)
+                        for o in tangible
+                        if model.options[o].match_source
+                    ),
+                )
+                fault = model.incident.fault
+                self.add(
+                    "    fault factor",
+                    f"{defaults.value(f'fault.{fault}'):g}",
+                    source=defaults.cite(f"fault.{fault}"),
+                )
+                if _one(scores.timeliness[i]) != 1.0:
+                    self.add(
+                        "    timeliness",
+                        f"{_one(scores.timeliness[i]):.4g}",
+                        source=defaults.cite("timeliness.standard_shipping"),
+                    )
+                material = _one(model.valuation.material_share(likely))
+                if material != 1.0:
+                    self.add(
+                        "    share compensation can answer",
+                        f"{material:.4g}",
+                        "money or goods cannot bring back the missed occasion",
+                        defaults.cite("delta.occasion"),
+                    )
+                self.add(
+                    "    recovery from the remedy",
+                    f"{_one(scores.rho_tangible[i]):.4g}",
+                    "g x match x fault x timeliness x share",
+                )
+            if CALL in received:
+                q = _one(scores.quality[i])
+                self.add(
+                    "    recovery of the call",
+                    f"{_one(scores.rho_call[i]):.4g}",
+                    f"0.1 alone, up to 0.3 with a full remedy: 0.1 + 0.2 x min(1, {q:.3g} / "
+                    f"{float(recovery_curve(1.0)):.3g})",
+                    f"{defaults.cite('rho_call.alone')}; {defaults.cite('rho_call.with_remedy')}",
+                )
+            rho = _one(scores.rho[i])
+            cap = model.incident.assumptions.rho_max
+            capped = rho >= cap - 1e-12
+            details = ["1 - (1 - remedy) x (1 - call)"] if CALL in received else []
+            if capped:
+                details.append(f"capped at {cap:g}")
+            if model.incident.repeat and not tangible:
+                details.append("an apology alone after a repeat failure backfires")
+            self.add(
+                "    recovery share",
+                f"{rho:.4g}",
+                ", ".join(details),
+                defaults.cite("rho_max") if capped else "",
+            )
+            cost = 0.0
+            parts = []
+            for option in package:
+                if option == CONTACT:
+                    amount = _one(contact_cost(likely))
+                    parts.append(f"a reply {self.money(amount)}")
+                else:
+                    amount = _one(total(model.options[option].cost, likely))
+                    parts.append(f"{option} {self.money(amount)}")
+                cost += amount
+            self.add("    cost per customer", self.money(cost), " + ".join(parts) or "nothing")
+            rho_total += weight * rho
+            cost_total += weight * cost
+        del stake
+        return rho_total, cost_total
 
 
 def _steps(detail: Planned, k: int, option: str, score: OptionScore) -> list[Step]:
     model = detail.model
-    likely = detail.likely
-    incident = model.incident
-    currency = incident.currency
-    segment = model.valuation.segments[k]
+    w = _Writer(detail, k)
+    stake = w.stake()
+    floor_m = detail.floor.picks[k]
+    w.add("The floor: the cheapest plan meeting every obligation")
+    for rule in model.obligations:
+        status = "waived by the file" if rule.waived else ("law" if rule.legal else "policy")
+        w.add("  obligation", rule.text, status, rule.source)
+    floor_rho, floor_cost = w.candidate("  floor", floor_m, 0.0, -1, stake)
+    floor_net = floor_rho * stake - floor_cost
+    w.add("  floor net per customer", w.money(floor_net), "value kept - cost")
 
-    def money(x: float) -> str:
-        return format_money(x, currency)
-
-    def one(a: np.ndarray) -> float:
-        return float(np.asarray(a).reshape(-1)[0])
-
-    steps: list[Step] = []
-    if incident.segments:
-        declared = next(s for s in incident.segments if s.name == segment.name)
-        how = (
-            f"file: segments.{segment.name}.count"
-            if declared.count is not None
-            else f"file: segments.{segment.name}.share x affected.customers"
-        )
-    else:
-        how = "file: affected.customers"
-    steps.append(Step("customers", f"{segment.customers:,}", source=how))
-
-    clv = one(likely[segment.clv_key])
-    steps.append(
-        Step(
-            "CLV",
-            money(clv) + _estimate_text(model, segment.clv_key),
-            source=model.inputs[segment.clv_key].source,
-        )
-    )
-    base = one(likely["delta"])
-    delta = one(model.valuation.delta(likely))
-    factors = " ".join(f"x {m.factor:g} ({m.name})" for m in model.valuation.modifiers)
-    mod_sources = "; ".join(m.source for m in model.valuation.modifiers)
-    capped = f", capped at {model.valuation.delta_cap:g}" if delta < base * _product(model) else ""
-    steps.append(
-        Step(
-            "delta (share of future value lost with only an apology)",
-            f"{delta:.4g}",
-            f"{base:.4g} {factors}{capped}".strip() if factors else "",
-            model.inputs["delta"].source + (f"; {mod_sources}" if mod_sources else ""),
-        )
-    )
-    stake = delta * clv
-    steps.append(
-        Step(
-            "value at stake per customer",
-            money(stake),
-            f"delta x CLV = {delta:.4g} x {money(clv)}; for the segment "
-            f"{money(stake * segment.customers)}",
-        )
-    )
     if option == APOLOGY:
-        penalty = float(defaults.value("apology_backfire")) if incident.repeat else 0.0
-        steps.append(
-            Step(
-                "recovery",
-                f"{0.0 - penalty:g}" if penalty else "0",
-                "the baseline: an apology alone keeps nothing beyond what delta assumes"
-                + (" and backfires on a repeat failure" if penalty else ""),
-                defaults.cite("apology_backfire") if penalty else "scoring model section 1",
-            )
-        )
-        steps.append(Step("net value", money(-penalty * stake * segment.customers)))
-        return steps
-
-    scored_with = score.scored_with
-    without = tuple(o for o in scored_with if o != option)
-    arms = arms_of(scored_with, model.options, model.ship_carries_goods)
-    arm = next(a for a in reversed(arms) if option in a)
-    columns = columns_of(arm, model.options, incident.kind, model.ship_carries_goods)
-    column = columns[arm.index(option)]
-    spec = model.options[option]
-
-    if option == "personal_call":
-        companions = [o for o in arm if model.options[o].tangible]
-        best_quality = 0.0
-        for companion in companions:
-            col = columns[arm.index(companion)]
-            best_quality = max(
-                best_quality, one(option_recovery(model, companion, k, likely, col).quality)
-            )
-        if spec.recovery_key is not None:
-            rho = one(likely[spec.recovery_key])
-            steps.append(Step("recovery of the call", f"{rho:.4g}", source="file"))
-        else:
-            rho = one(call_recovery(np.array([best_quality])))
-            steps.append(
-                Step(
-                    "recovery of the call",
-                    f"{rho:.4g}",
-                    f"0.1 alone, up to 0.3 with a full remedy: 0.1 + 0.2 x min(1, "
-                    f"{best_quality:.3g} / {float(recovery_curve(1.0)):.3g}) (quality of "
-                    f"{' + '.join(companions) or 'no tangible remedy'})",
-                    f"{defaults.cite('rho_call.alone')}; {defaults.cite('rho_call.with_remedy')}",
-                )
-            )
-    elif column == "ship_upgrade@express":
-        steps.append(
-            Step(
-                "effect of express shipping",
-                "timeliness 0.8 -> 1",
-                "it speeds up the replacement: its value is in the set's recovery below",
-                defaults.cite("timeliness.standard_shipping"),
-            )
-        )
-    else:
-        found = option_recovery(model, option, k, likely, column)
-        if found.overridden:
-            steps.append(
-                Step(
-                    "recovery of the option",
-                    f"{one(found.rho):.4g}",
-                    source=model.inputs[spec.recovery_key or ""].source,
-                )
-            )
-        else:
-            if segment.loss_key is not None:
-                loss = one(likely[segment.loss_key])
-                steps.append(
-                    Step(
-                        "customer's loss",
-                        money(loss) + _estimate_text(model, segment.loss_key),
-                        source=model.inputs[segment.loss_key].source,
-                    )
-                )
-            if found.x is not None and spec.worth is not None and segment.loss_key is not None:
-                worth = sum(float(t.evaluate(likely, likely["delta"])[0]) for t in spec.worth)
-                steps.append(
-                    Step(
-                        "value to the customer",
-                        money(worth),
-                        "; ".join(_terms_text(spec.worth, likely)),
-                        _sources(model, spec.worth),
-                    )
-                )
-            x = one(found.x) if found.x is not None else 1.0
-            shift = float(defaults.value("g.group_shift")) if model.valuation.group else 1.0
-            group = f", x {shift:g} in a group incident = {x * shift:.3g}" if shift != 1 else ""
-            steps.append(
-                Step(
-                    "x (value / loss)",
-                    f"{x:.3g}",
-                    ("value / loss" if segment.loss_key else "loss unknown: taken as 1") + group,
-                    defaults.cite("g.group_shift") if shift != 1 else "",
-                )
-            )
-            if found.g is not None:
-                steps.append(
-                    Step(
-                        "g(x)",
-                        f"{one(found.g):.3g}",
-                        "logistic rise 0.6 -> 1.2, plateau by 1.5, decline past it",
-                        defaults.DEFAULTS["g.rise_midpoint"].source,
-                    )
-                )
-            source = (
-                "file: the option's matches"
-                if spec.match_source == "match.custom"
-                else defaults.cite(spec.match_source)
-            )
-            steps.append(
-                Step(f"match ({option} for {incident.kind})", f"{spec.match:g}", "", source)
-            )
-            steps.append(
-                Step(
-                    f"fault factor ({incident.fault})",
-                    f"{found.fault:g}",
-                    source=defaults.cite(f"fault.{incident.fault}"),
-                )
-            )
-            if found.timeliness != 1.0:
-                steps.append(
-                    Step(
-                        "timeliness",
-                        f"{found.timeliness:g}",
-                        "standard shipping (express would be 1)",
-                        defaults.cite("timeliness.standard_shipping"),
-                    )
-                )
-            material = one(found.material_share)
-            if material != 1.0:
-                steps.append(
-                    Step(
-                        "share of the loss compensation can answer",
-                        f"{material:.3g}",
-                        "a missed occasion multiplies the loss; money or goods answer only the "
-                        "part without it",
-                        defaults.cite("delta.occasion"),
-                    )
-                )
-            steps.append(
-                Step(
-                    "recovery of the option",
-                    f"{one(found.rho):.4g}",
-                    "g(x) x match x fault"
-                    + (" x timeliness" if found.timeliness != 1.0 else "")
-                    + (" x share" if material != 1.0 else ""),
-                )
-            )
-
-    # The set it is scored in, with and without the option.
-    st = structure(
-        [scored_with, without],
-        model.options,
-        incident.kind,
-        incident.repeat,
-        model.ship_carries_goods,
-    )
-    pair = evaluate(model, likely, st)
-    with_rho = float(pair.recovery[k][0, 0])
-    without_rho = float(pair.recovery[k][0, 1])
-    rho_max = incident.assumptions.rho_max
-    set_text = " + ".join(scored_with)
-    choice = len(arms) == 2
-    how = (
-        f"choice: take-up {one(likely['refund_take_up']):.3g} x refund arm + the rest x goods arm; "
-        if choice
-        else ""
-    ) + f"min({rho_max:g}, 1 - prod(1 - rho_i))"
-    steps.append(
-        Step(
-            f"recovery of the set ({set_text})",
-            f"{with_rho:.4g}",
-            how,
-            "file: assumptions.rho_max"
-            if "rho_max" in incident.assumptions.model_fields_set
-            else defaults.cite("rho_max"),
-        )
-    )
-    steps.append(
-        Step(
-            f"recovery without {option}",
-            f"{without_rho:.4g}",
-            f"{' + '.join(without) or APOLOGY}; the option adds {with_rho - without_rho:.4g}",
-        )
-    )
-    shares = option_cost_shares(model, scored_with, likely)
-    own = float(shares[option][0])
-    extra = float(pair.cost[0, 0] - pair.cost[0, 1])
-    cost_detail = "; ".join(_terms_text(spec.cost, likely))
-    if choice and option in ("refund", "replacement", "ship_upgrade"):
-        cost_detail += " (weighted by the share taking this arm)"
-    steps.append(
-        Step(
-            "cost per customer",
-            money(own),
-            cost_detail
+        m = model.candidate_index(())
+        if m is None:  # pragma: no cover - the empty set is always a candidate
+            return w.steps
+        rho, cost = w.candidate("Apology only", m, 0.0, -1, stake)
+        net = rho * stake - cost - floor_net
+        w.add(
+            "net over the floor per customer",
+            w.money(net),
+            "an apology alone"
             + (
-                f"; + support contact {_num(float(_contact(model, likely)))}"
-                if _brings_contact(model, arm, option)
-                else ""
+                ""
+                if model.candidates[m].feasible
+                else f" is not allowed: {model.candidates[m].why_not}"
             ),
-            _sources(model, spec.cost),
         )
+        return w.steps
+
+    with_options = score.scored_with
+    base = model.candidate_index([o for o in with_options if o != CALL])
+    called = CALL in with_options
+    call = int(model.call_index[base]) if base is not None and called else -1
+    share = _call_share(detail, k, base, score) if called else 0.0
+    if base is None:  # pragma: no cover - scored_with comes from a candidate
+        return w.steps
+    rho1, cost1 = w.candidate(
+        f"With {option} (the best plan containing it)", base, share, call, stake
     )
-    if abs(extra - own) > 0.005:
-        steps.append(
-            Step("extra cost of the set with it", money(extra), "cost with - cost without")
+    if option == CALL:
+        rho0, cost0 = w.candidate(f"Without {option}", base, 0.0, -1, stake)
+    else:
+        rest = without_option(
+            model, with_options, option, model.candidates[detail.floor.picks[k]].options
         )
-    gain = with_rho - without_rho
+        if rest is None:
+            return w.steps
+        rest_call = int(model.call_index[rest]) if called else -1
+        rho0, cost0 = w.candidate(f"Without {option}", rest, share, rest_call, stake)
+    extra = cost1 - cost0
+    gain = rho1 - rho0
+    per = 1.0
+    if option == CALL and share > 0:
+        per = share  # per called customer
+        extra, gain = extra / share, gain / share
+    spill_share = stake / max(_one(detail.likely[w.segment.clv_key]), 1e-12)
+    w.add("The option's margin")
+    w.add(
+        "extra cost per customer" + (" called" if per != 1.0 else ""),
+        w.money(extra),
+        f"{w.money(cost1 if per == 1.0 else cost0 + extra)} - {w.money(cost0)}",
+    )
+    w.add(
+        "added recovery" + (" per customer called" if per != 1.0 else ""),
+        f"{gain:.4g}",
+        f"{rho0 + gain:.4g} - {rho0:.4g}; value kept {w.money(gain * stake)}",
+    )
+    net_over = (rho1 * stake - cost1) - floor_net
+    w.add(
+        "net over the floor per customer (likely inputs)",
+        w.money(net_over),
+        f"for the segment {w.money(net_over * w.segment.customers)}",
+    )
     if score.break_even_clv is None:
-        be_text = "never pays"
+        be = "never pays" if score.pays_when == "never" else "-"
     elif score.pays_when == "always":
-        be_text = "pays at any CLV"
+        be = "always pays (it saves money)"
     else:
         side = "above" if score.pays_when == "clv_above" else "below"
-        be_text = f"{money(score.break_even_clv)} (pays when CLV is {side} it)"
-    steps.append(
-        Step(
-            "break-even CLV",
-            be_text,
-            f"extra cost / (delta x added recovery) = {money(extra)} / ({delta:.4g} x {gain:.4g})"
-            if gain
-            else "",
-        )
+        be = f"{w.money(score.break_even_clv)} (pays when CLV is {side} it)"
+    w.add(
+        "break-even CLV",
+        be,
+        f"extra cost / (delta x (1 + spillover) x added recovery) = {w.money(extra)} / "
+        f"({spill_share:.4g} x {gain:.4g})",
     )
-    n = segment.customers
-    per_customer = stake * with_rho - float(pair.cost[0, 0])
-    how = (
-        f"customers x (value at stake x recovery - cost) = {n:,} x ({money(stake)} x "
-        f"{with_rho:.4g} - {money(float(pair.cost[0, 0]))})"
+    return w.steps
+
+
+def _call_share(detail: Planned, k: int, base: int | None, score: OptionScore) -> float:
+    """The share of the segment called in the option's best plan."""
+    n = detail.model.valuation.segments[k].customers
+    if base is None or n == 0:
+        return 0.0
+    calls = next(
+        (
+            c.calls
+            for c in detail.plan.candidates
+            if c.segment == score.segment and c.options == score.scored_with
+        ),
+        None,
     )
-    net_likely = n * per_customer
-    if "personal_call" in scored_with and model.call_capacity is not None and n:
-        called = min(n, model.call_capacity)
-        if called < n:
-            # Customers beyond the call capacity get the set without the call.
-            if option == "personal_call":
-                rest = stake * without_rho - float(pair.cost[0, 1])
-            else:
-                third = evaluate(
-                    model,
-                    likely,
-                    structure(
-                        [tuple(o for o in scored_with if o != "personal_call")],
-                        model.options,
-                        incident.kind,
-                        incident.repeat,
-                        model.ship_carries_goods,
-                    ),
-                )
-                rest = stake * float(third.recovery[k][0, 0]) - float(third.cost[0, 0])
-            net_likely = called * per_customer + (n - called) * rest
-            how = f"{called:,} customers called (capacity), {n - called:,} not; " + how
-    steps.append(Step("net value of the set (likely inputs)", money(net_likely), how))
-    return steps
-
-
-def _product(model: Model) -> float:
-    out = 1.0
-    for m in model.valuation.modifiers:
-        out *= m.factor
-    return out
-
-
-def _contact(model: Model, likely: Mapping[str, np.ndarray]) -> float:
-    return float(column_cost(model, "contact", likely)[0])
-
-
-def _brings_contact(model: Model, arm: tuple[str, ...], option: str) -> bool:
-    first = next((o for o in arm if model.options[o].contact), None)
-    return first == option
+    if calls is None:
+        calls = score.customers if score.option == CALL else n
+    per = float(detail.expectations.calls[int(detail.model.call_index[base])])
+    return min(1.0, calls / max(n * per, 1e-12))

@@ -63,7 +63,12 @@ BUILTIN_OPTIONS = (
     "personal_call",
     "store_credit",
     "replacement",
+    "pay_difference",
 )
+# Built-in options the planner uses only when the file lists them: a call is a person's time,
+# and asking customers to pay more is a choice a founder makes, not a default.
+OPT_IN_OPTIONS = ("personal_call", "pay_difference")
+Notice = Literal["email", "mail"]
 
 # Numbers beyond these are typos or attacks, not incidents.
 MAX_CUSTOMERS = 100_000_000
@@ -270,11 +275,46 @@ class Assumptions(Strict):
             "who take the refund (default [0.05, 0.2, 0.5])."
         ),
     )
+    word_of_mouth: Estimate | None = Field(
+        None,
+        description=(
+            "Value of what affected customers tell others, as a share of their CLV, added to "
+            "the value at stake (default [0, 0.1, 0.25])."
+        ),
+    )
+    publicity: Estimate | None = Field(
+        None,
+        description=(
+            "Value at stake from publicity, as a share of CLV (default [0, 0.1, 0.3] from "
+            "10,000 affected customers, else 0)."
+        ),
+    )
+    reply_share: Estimate | None = Field(
+        None,
+        description=(
+            "Share of customers who reply to a mass message and take support time "
+            "(default [0.01, 0.03, 0.06])."
+        ),
+    )
+    min_offer_share: Fraction | None = Field(
+        None,
+        description=(
+            "An offer worth less than this share of the order value recovers nothing "
+            "(default 0.05)."
+        ),
+    )
+    fairness_penalty: Estimate | None = Field(
+        None,
+        description=(
+            "Share of a segment's value at stake lost when it sees another segment get more "
+            "for the same failure (default [0.02, 0.05, 0.1]; not when segments_private)."
+        ),
+    )
 
     _check_delta = field_validator("delta")(lambda v: None if v is None else _fraction_estimate(v))
-    _check_take_up = field_validator("refund_take_up")(
-        lambda v: None if v is None else _fraction_estimate(v)
-    )
+    _check_fractions = field_validator(
+        "refund_take_up", "word_of_mouth", "publicity", "reply_share", "fairness_penalty"
+    )(lambda v: None if v is None else _fraction_estimate(v))
 
 
 class Segment(Strict):
@@ -303,8 +343,24 @@ class OptionBase(Strict):
     recovery: Estimate | None = Field(
         None, description="Override the share of value at stake this option recovers (0..1)."
     )
+    on_request: bool = Field(
+        False, description="Offered to everyone, given only to those who ask for it."
+    )
+    take_up: Estimate | None = Field(
+        None,
+        description=(
+            "With on_request: the share who ask (default by notice: email [0.02, 0.04, 0.09], "
+            "mail [0.04, 0.06, 0.1]; x0.1 when proof is required)."
+        ),
+    )
+    notice: Notice = Field(
+        "email", description="With on_request: how customers hear of the offer (email, mail)."
+    )
+    proof_required: bool = Field(
+        False, description="With on_request: customers must show proof (a receipt) to claim."
+    )
 
-    _check_recovery = field_validator("recovery")(
+    _check_recovery = field_validator("recovery", "take_up")(
         lambda v: None if v is None else _fraction_estimate(v)
     )
 
@@ -327,6 +383,13 @@ class ShipUpgradeOption(OptionBase):
     cost_per_order: Estimate | None = Field(
         None, description="Extra cost of the faster shipping, per order."
     )
+    value: Estimate | None = Field(
+        None,
+        description=(
+            "What the faster shipping is worth to the customer (its retail price), per order; "
+            "without it the upgrade is taken to make good the customer's loss."
+        ),
+    )
 
 
 class PersonalCallOption(OptionBase):
@@ -334,7 +397,7 @@ class PersonalCallOption(OptionBase):
         default_factory=lambda: Estimate.exact(10.0), description="Length of one call."
     )
     capacity_hours: Amount | None = Field(
-        None, description="Hours the caller(s) can spend in total (default: unlimited)."
+        None, description="Hours the caller(s) can spend in total (default: 8, one working day)."
     )
     caller: Caller = Field("support", description="Who calls: founder or support.")
 
@@ -359,11 +422,23 @@ class ApologyOption(OptionBase):
     pass
 
 
+class PayDifferenceOption(OptionBase):
+    """pricing_error only: customers keep their order by paying the correct price, or it is
+    cancelled and refunded. Used only when the file lists it."""
+
+
 class CustomOption(OptionBase):
     """An option of the company's own: flowers, a handwritten card, a free month."""
 
     label: OneLine = Field(description="What the customer gets, in a few words.")
     cost_per_customer: Estimate = Field(description="What it costs us per customer.")
+    value: Estimate | None = Field(
+        None,
+        description=(
+            "What it is worth to the customer, per customer; without it the option is taken "
+            "to make good the customer's loss."
+        ),
+    )
     matches: list[Kind] = Field(
         min_length=1, description="The incident kinds this option answers directly."
     )
@@ -380,6 +455,7 @@ class Options(Strict):
     store_credit: StoreCreditOption = Field(default_factory=StoreCreditOption)
     replacement: ReplacementOption = Field(default_factory=ReplacementOption)
     apology_only: ApologyOption = Field(default_factory=ApologyOption)
+    pay_difference: PayDifferenceOption = Field(default_factory=PayDifferenceOption)
     custom: dict[str, CustomOption] = Field(
         default_factory=dict,
         description="Custom options; in the file they sit beside the built-in ones.",
@@ -421,6 +497,10 @@ class Options(Strict):
     def names(self) -> list[str]:
         """Every option's id: the built-in ones, then the custom ones in file order."""
         return [*BUILTIN_OPTIONS, *self.custom]
+
+    def listed(self, name: str) -> bool:
+        """True when the file names option `name` (opt-in options count only then)."""
+        return name in self.model_fields_set or name in self.custom
 
 
 class Customers(Strict):
@@ -492,6 +572,13 @@ class Incident(Strict):
     business: Business = Field(default_factory=Business)
     assumptions: Assumptions = Field(default_factory=Assumptions)
     segments: list[Segment] = Field(default_factory=list, max_length=50)
+    segments_private: bool = Field(
+        False,
+        description=(
+            "Segments cannot compare what each was offered (no fairness cost for treating "
+            "them differently)."
+        ),
+    )
     options: Options = Field(default_factory=Options)
     customers: Customers | None = None
     sender: Sender | None = None
@@ -563,5 +650,10 @@ class Incident(Strict):
         return self.affected.customers or 0
 
     def enabled_options(self) -> list[str]:
-        """Ids of the options the planner may use, in a stable order."""
-        return [n for n in self.options.names() if self.options.get(n).enabled]
+        """Ids of the options the planner may use, in a stable order; opt-in options (a
+        personal call, asking to pay the difference) only when the file lists them."""
+        return [
+            n
+            for n in self.options.names()
+            if self.options.get(n).enabled and (n not in OPT_IN_OPTIONS or self.options.listed(n))
+        ]

@@ -54,14 +54,46 @@ def message_dicts(messages: Iterable[Any]) -> list[dict[str, Any]]:
     return out
 
 
+def _obligation_text(rule: Any) -> str:
+    status = " (waived by the file)" if rule.waived else ""
+    return f"{rule.text}{status} ({rule.source})"
+
+
 def plan_to_json(plan: Plan, messages: Sequence[Any] = ()) -> dict[str, Any]:
-    """The plan as the JSON object of cli.md's contract (schema_version 1)."""
+    """The plan as the JSON object of cli.md's contract (schema_version 1).
+
+    Net values are over the floor (the cheapest plan meeting every obligation); costs include
+    the floor. `candidates` lists each segment's candidate plans (P(best) sums to 1 per
+    segment); `options` scores one option at a time inside the best candidate containing it.
+    """
+    floor_options = sorted({o for _, options in plan.floor.segments for o in options})
     return {
         "schema_version": SCHEMA_VERSION,
         "incident": {"id": plan.incident_id, "title": plan.title, "kind": plan.kind},
         "currency": plan.currency,
         "draws": plan.draws,
         "seed": plan.seed,
+        "candidates": [
+            {
+                "segment": c.segment,
+                "options": list(c.options) or [APOLOGY],
+                "customers": c.customers,
+                "calls": c.calls,
+                "cost": _money(c.cost),
+                "retained_value": _money(c.retained_value),
+                "net_value": _money(c.net_value),
+                "p_best": _share(c.p_best),
+                "net_p10": _money(c.net_p10),
+                "net_p50": _money(c.net_p50),
+                "net_p90": _money(c.net_p90),
+                "in_plan": c.in_plan,
+                "floor": c.floor,
+                "feasible": c.feasible,
+                "within_budget": c.within_budget,
+                "choice": c.choice,
+            }
+            for c in plan.candidates
+        ],
         "options": [
             {
                 "option": o.option,
@@ -85,6 +117,7 @@ def plan_to_json(plan: Plan, messages: Sequence[Any] = ()) -> dict[str, Any]:
             for o in plan.options
         ],
         "plan": {
+            "summary": plan.summary,
             "actions": [
                 {
                     "option": a.option,
@@ -100,9 +133,25 @@ def plan_to_json(plan: Plan, messages: Sequence[Any] = ()) -> dict[str, Any]:
             "net_p50": _money(plan.net_p50),
             "net_p90": _money(plan.net_p90),
             "value_at_stake": _money(plan.value_at_stake),
-            "baseline": {"option": APOLOGY, "net_value": _money(plan.baseline_value)},
+            "floor": {
+                "options": floor_options,
+                "segments": [
+                    {"segment": name, "options": list(options) or [APOLOGY]}
+                    for name, options in plan.floor.segments
+                ],
+                "cost": _money(plan.floor.cost),
+                "retained_value": _money(plan.floor.retained_value),
+                "net_value": _money(plan.floor.value),
+            },
+            "baseline": {
+                "option": "floor",
+                "options": floor_options,
+                "net_value": 0.0,
+                "cost": _money(plan.floor.cost),
+            },
             "budget": _money(plan.budget),
             "call_capacity": plan.call_capacity,
+            "optimality_gap": _money(plan.optimality_gap),
             "binding_constraints": [
                 {
                     "constraint": c.constraint,
@@ -120,11 +169,14 @@ def plan_to_json(plan: Plan, messages: Sequence[Any] = ()) -> dict[str, Any]:
                     "calls": s.calls,
                     "clv": _money(s.clv),
                     "delta": _share(s.delta),
+                    "spillover": _share(s.spillover),
                     "value_at_stake": _money(s.value_at_stake),
                     "cost": _money(s.cost),
                     "retained_value": _money(s.retained_value),
                     "net_value": _money(s.net_value),
-                    "baseline_value": _money(s.baseline_value),
+                    "floor_options": list(s.floor_options) or [APOLOGY],
+                    "floor_cost": _money(s.floor_cost),
+                    "baseline_value": _money(s.floor_value),
                 }
                 for s in plan.segments
             ],
@@ -137,10 +189,24 @@ def plan_to_json(plan: Plan, messages: Sequence[Any] = ()) -> dict[str, Any]:
                     "refund_amount": _exact(o.refund_amount),
                     "credit_amount": _exact(o.credit_amount),
                     "custom_labels": dict(sorted(o.custom_labels.items())),
+                    "order_fate": o.order_fate,
+                    "on_request": list(o.on_request),
+                    "choice": o.choice,
+                    "caller": o.caller,
                 }
                 for o in plan.offers
             ],
-            "obligations": list(plan.obligations),
+            "obligations": [_obligation_text(rule) for rule in plan.obligations],
+            "obligation_rules": [
+                {
+                    "id": rule.id,
+                    "text": rule.text,
+                    "source": rule.source,
+                    "legal": rule.legal,
+                    "waived": rule.waived,
+                }
+                for rule in plan.obligations
+            ],
         },
         "sensitivity": [
             {
@@ -176,6 +242,13 @@ def _be(plan: Plan, value: float | None, pays_when: str) -> str:
     return f"CLV {side} {format_money(value, plan.currency)}"
 
 
+def _named(options: Sequence[str], calls: int = 0) -> str:
+    text = " + ".join(options) if options else APOLOGY
+    if calls:
+        text += f" ({calls:,} call{'s' if calls != 1 else ''})"
+    return text
+
+
 def plan_to_markdown(plan: Plan, messages: Sequence[Any] = ()) -> str:
     """The plan as Markdown, for pasting into a postmortem."""
     m = plan.currency
@@ -183,13 +256,18 @@ def plan_to_markdown(plan: Plan, messages: Sequence[Any] = ()) -> str:
     def money(x: float) -> str:
         return format_money(x, m)
 
+    floor = "; ".join(
+        f"{name}: {_named(options)}" if len(plan.floor.segments) > 1 else _named(options)
+        for name, options in plan.floor.segments
+    )
     out = [f"# Remediation plan: {plan.title}", ""]
     out.append(
-        f"Incident `{plan.incident_id}` ({plan.kind}). Expected net value of the plan "
+        f"Incident `{plan.incident_id}` ({plan.kind}). **Recommended: {_cell(plan.summary)}**, "
+        f"costing **{money(plan.total_cost)}** in all. It adds an expected "
         f"**{money(plan.expected_net_value)}** (P10 {money(plan.net_p10)}, P90 "
-        f"{money(plan.net_p90)}) for a cost of **{money(plan.total_cost)}**; an apology alone: "
-        f"{money(plan.baseline_value)}. Future value at stake with only an apology: "
-        f"{money(plan.value_at_stake)}."
+        f"{money(plan.net_p90)}) over the floor, {_cell(floor)} ({money(plan.floor.cost)}), the "
+        f"cheapest plan that meets every obligation. Future value at stake with only an "
+        f"apology: {money(plan.value_at_stake)}."
     )
     out += ["", "## The plan", "", "| segment | option | customers | cost |", "|---|---|---:|---:|"]
     for a in plan.actions:
@@ -198,28 +276,50 @@ def plan_to_markdown(plan: Plan, messages: Sequence[Any] = ()) -> str:
     if any(s.choice for s in plan.segments):
         out += ["", "Refund and goods are offered as a choice: each customer takes one."]
     if plan.obligations:
-        out += ["", "Obligations (planned whatever they score):", ""]
-        out += [f"- {o}" for o in plan.obligations]
+        out += ["", "Obligations (in the floor, whatever they score):", ""]
+        out += [f"- {_obligation_text(o)}" for o in plan.obligations]
     out += [
         "",
-        "## Options",
+        "## Candidate plans",
         "",
-        "| segment | option | scored with | cost | value kept | net | break-even | P(best) "
-        "| P10 .. P90 |",
-        "|---|---|---|---:|---:|---:|---|---:|---|",
+        "Net value is over the floor; P(best) is the share of draws in which a candidate is the "
+        "segment's best choice.",
+        "",
+        "| segment | candidate | cost | value kept | net | P(best) | P10 .. P90 |",
+        "|---|---|---:|---:|---:|---:|---|",
+    ]
+    for c in plan.candidates:
+        marks = [x for x, on in (("plan", c.in_plan), ("floor", c.floor)) if on]
+        if not c.feasible:
+            marks.append("not allowed")
+        elif not c.within_budget:
+            marks.append("over budget")
+        mark = f" ({', '.join(marks)})" if marks else ""
+        label = f"**{_named(c.options, c.calls)}**" if c.in_plan else _named(c.options, c.calls)
+        out.append(
+            f"| {c.segment} | {label}{mark} | {money(c.cost)} | {money(c.retained_value)} | "
+            f"{money(c.net_value)} | {c.p_best:.0%} | {money(c.net_p10)} .. {money(c.net_p90)} |"
+        )
+    out += [
+        "",
+        "## Options one at a time",
+        "",
+        "| segment | option | best plan with it | net | break-even | pays off in |",
+        "|---|---|---|---:|---|---:|",
     ]
     for o in plan.options:
         mark = " (in plan)" if o.in_plan else ("" if o.feasible else " (not allowed)")
         out.append(
-            f"| {o.segment} | {o.option}{mark} | {' + '.join(o.scored_with) or APOLOGY} | "
-            f"{money(o.cost)} | {money(o.retained_value)} | {money(o.net_value)} | "
-            f"{_be(plan, o.break_even_clv, o.pays_when)} | {o.p_best:.0%} | "
-            f"{money(o.net_p10)} .. {money(o.net_p90)} |"
+            f"| {o.segment} | {o.option}{mark} | {_named(o.scored_with)} | "
+            f"{money(o.net_value)} | {_be(plan, o.break_even_clv, o.pays_when)} | "
+            f"{o.p_pays:.0%} |"
         )
     if plan.binding_constraints:
         out += ["", "## Binding constraints", ""]
-        for c in plan.binding_constraints:
-            out.append(f"- **{c.constraint}**: {c.detail} (costs {money(c.cost_in_value)})")
+        for bound in plan.binding_constraints:
+            out.append(
+                f"- **{bound.constraint}**: {bound.detail} (costs {money(bound.cost_in_value)})"
+            )
     if plan.sensitivity:
         out += [
             "",

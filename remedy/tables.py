@@ -36,8 +36,9 @@ def spread_bar(low: float, high: float, lo: float, hi: float, width: int = BAR_W
 
 
 def render_plan(plan: Plan, messages: Sequence[Any], console: Console) -> None:
-    """Print the plan: options ranked, the plan by segment beside the apology-only baseline,
-    binding constraints, sensitivity, then the drafts."""
+    """Print the plan: the recommendation, each segment's candidate plans against the floor,
+    binding constraints, obligations, sensitivity, notes, then the drafts."""
+    from rich import box
     from rich.panel import Panel
     from rich.table import Table
     from rich.text import Text
@@ -48,113 +49,122 @@ def render_plan(plan: Plan, messages: Sequence[Any], console: Console) -> None:
     def short(x: float) -> str:
         return format_money_short(x, plan.currency)
 
-    several = len(plan.segments) > 1
+    def named(options: Sequence[str], calls: int = 0) -> str:
+        text = " + ".join(options) if options else APOLOGY
+        return text + (f" ({calls:,} calls)" if calls else "")
 
+    several = len(plan.segments) > 1
     console.print(
         Text.assemble(
             ("Plan: ", "bold"), (plan.title, "bold"), f"  ({plan.incident_id}, {plan.kind})"
         )
     )
+    # Text objects, not markup strings: names and notes can carry text from the user's files.
+    console.print(Text.assemble(("Recommended: ", "bold green"), plan.summary))
+    floor = "; ".join(
+        (f"{name}: " if several else "") + named(options) for name, options in plan.floor.segments
+    )
+    console.print(
+        Text(
+            f"Costs {money(plan.total_cost)} in all; adds {money(plan.expected_net_value)} "
+            f"(P10 {money(plan.net_p10)}, P90 {money(plan.net_p90)}) over the floor, "
+            f"{floor} at {money(plan.floor.cost)}: the cheapest plan meeting every obligation."
+        )
+    )
 
-    lo = min([o.net_p10 for o in plan.options] + [0.0])
-    hi = max([o.net_p90 for o in plan.options] + [0.0])
-    from rich import box
-
-    options = Table(
-        title="Options, ranked by expected net value",
+    lo = min([c.net_p10 for c in plan.candidates] + [0.0])
+    hi = max([c.net_p90 for c in plan.candidates] + [0.0])
+    narrow = console.width < 90
+    bar_width = 10 if narrow else BAR_WIDTH
+    table = Table(
+        title="Candidate plans (net over the floor)",
         title_justify="left",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
     )
-    narrow = console.width < 110  # drop the widest, least needed column on small terminals
-    bar_width = 10 if console.width < 90 else BAR_WIDTH
-    columns = [
-        ("segment", "left"),
-        ("option", "left"),
-        ("scored with", "left"),
+    columns = [("segment", "left")] if several else []
+    columns += [
+        ("candidate", "left"),
         ("cost", "right"),
         ("kept", "right"),
         ("net", "right"),
-        ("break-even", "right"),
         ("P(best)", "right"),
         ("P10 .. P90", "left"),
     ]
-    keep = [several, True, not narrow, True, True, True, True, True, True]
-    columns = [c for c, k in zip(columns, keep, strict=True) if k]
-    longest = max((len(o.option) for o in plan.options), default=6)
     for name, justify in columns:
         if name == "P10 .. P90":
-            options.add_column(name, no_wrap=True, min_width=bar_width)
-        elif name == "option":
-            options.add_column(name, no_wrap=True, min_width=min(longest, 24))
-        elif name == "scored with":
-            options.add_column(name, ratio=1)
+            table.add_column(name, no_wrap=True, min_width=bar_width)
+        elif name == "candidate":
+            table.add_column(name, ratio=1)
         else:
-            options.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
-    for o in plan.options:
-        style = "bold green" if o.in_plan else ("dim" if not o.feasible else "")
-        if o.break_even_clv is None:
-            be = "never"
-        elif o.pays_when == "always":
-            be = "always"
-        else:
-            be = ("> " if o.pays_when == "clv_above" else "< ") + short(o.break_even_clv)
-        cells = [
-            o.segment,
-            o.option + ("" if o.feasible else " (x)"),
-            " + ".join(x for x in o.scored_with if x != o.option) or "-",
-            short(o.cost),
-            short(o.retained_value),
-            short(o.net_value),
-            be,
-            f"{o.p_best:.0%}",
-            spread_bar(o.net_p10, o.net_p90, lo, hi, bar_width),
+            table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    for c in plan.candidates:
+        marks = [x for x, on in (("plan", c.in_plan), ("floor", c.floor)) if on]
+        if not c.feasible:
+            marks.append("not allowed")
+        elif not c.within_budget:
+            marks.append("over budget")
+        label = named(c.options, c.calls) + (f"  [{', '.join(marks)}]" if marks else "")
+        style = "bold green" if c.in_plan else ("dim" if not c.feasible else "")
+        cells = [c.segment] if several else []
+        cells += [
+            label,
+            short(c.cost),
+            short(c.retained_value),
+            short(c.net_value),
+            f"{c.p_best:.0%}",
+            spread_bar(c.net_p10, c.net_p90, lo, hi, bar_width),
         ]
-        options.add_row(*(c for c, k in zip(cells, keep, strict=True) if k), style=style)
-    console.print(options)
-    if any(not o.feasible for o in plan.options):
-        console.print(Text("(x): not allowed here, e.g. an obligation rules it out", style="dim"))
+        table.add_row(*(Text(c) for c in cells), style=style)  # data, never markup
+    console.print(table)
 
     seg = Table(title="The plan by segment", title_justify="left", box=box.SIMPLE_HEAD)
-    for name in ("segment", "customers", "remedies", "calls", "cost", "net", "apology only"):
-        seg.add_column(name, justify="left" if name in ("segment", "remedies") else "right")
+    for name in ("segment", "customers", "remedies", "cost", "net", "floor"):
+        seg.add_column(
+            name, justify="left" if name in ("segment", "remedies", "floor") else "right"
+        )
     for s in plan.segments:
-        remedies = " + ".join(o for o in s.options if o != "personal_call") or APOLOGY
+        remedies = named(s.options, s.calls)
         if s.choice:
             remedies += " (customer's choice)"
         seg.add_row(
-            s.segment,
-            f"{s.customers:,}",
-            remedies,
-            f"{s.calls:,}",
-            short(s.cost),
-            short(s.net_value),
-            short(s.baseline_value),
+            *(
+                Text(c)
+                for c in (
+                    s.segment,
+                    f"{s.customers:,}",
+                    remedies,
+                    short(s.cost),
+                    short(s.net_value),
+                    named(s.floor_options),
+                )
+            )
         )
-    seg.add_row(
-        "total",
-        f"{sum(s.customers for s in plan.segments):,}",
-        "",
-        f"{sum(s.calls for s in plan.segments):,}",
-        short(plan.total_cost),
-        short(plan.expected_net_value),
-        short(plan.baseline_value),
-        style="bold",
-    )
+    if several:
+        seg.add_row(
+            "total",
+            f"{sum(s.customers for s in plan.segments):,}",
+            "",
+            short(plan.total_cost),
+            short(plan.expected_net_value),
+            "",
+            style="bold",
+        )
     console.print(seg)
     console.print(
-        f"Expected net value {money(plan.expected_net_value)} (P10 {money(plan.net_p10)}, "
-        f"P90 {money(plan.net_p90)}); value at stake with only an apology "
-        f"{money(plan.value_at_stake)}."
+        Text(
+            f"Value at stake with only an apology: {money(plan.value_at_stake)}. "
+            "Break-even CLV and the options one at a time: remedy explain FILE OPTION."
+        )
     )
-    # Text objects, not markup strings: details and notes can carry names from the user's files.
-    for obligation in plan.obligations:
-        console.print(Text.assemble(("Obligation: ", "bold"), obligation))
-    for c in plan.binding_constraints:
+    for rule in plan.obligations:
+        status = " (waived by the file)" if rule.waived else ""
+        console.print(Text.assemble(("Obligation: ", "bold"), f"{rule.text}{status}"))
+    for bound in plan.binding_constraints:
         console.print(
             Text.assemble(
-                (f"Binding {c.constraint}: ", "bold yellow"),
-                f"{c.detail} (costs {money(c.cost_in_value)} in expected value)",
+                (f"Binding {bound.constraint}: ", "bold yellow"),
+                f"{bound.detail} (costs {money(bound.cost_in_value)} in expected value)",
             )
         )
 
@@ -166,11 +176,16 @@ def render_plan(plan: Plan, messages: Sequence[Any], console: Console) -> None:
             sens.add_column(name)
         for row in plan.sensitivity:
             sens.add_row(
-                row.input,
-                f"{row.low:g} .. {row.high:g}",
-                row.plan_at_low,
-                row.plan_at_high,
-                f"{short(row.net_at_low)} .. {short(row.net_at_high)}",
+                *(
+                    Text(c)
+                    for c in (
+                        row.input,
+                        f"{row.low:g} .. {row.high:g}",
+                        row.plan_at_low,
+                        row.plan_at_high,
+                        f"{short(row.net_at_low)} .. {short(row.net_at_high)}",
+                    )
+                ),
                 style="yellow" if row.changes else "",
             )
         console.print(sens)

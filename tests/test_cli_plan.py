@@ -35,9 +35,15 @@ def test_plan_json_holds_the_contract(runner: CliRunner) -> None:
         assert option_keys <= set(row)
     plan = data["plan"]
     assert {"actions", "total_cost", "expected_net_value", "binding_constraints"} <= set(plan)
-    assert [a["option"] for a in plan["actions"]] == ["honor"]
-    assert {"option", "segment", "customers", "cost"} <= set(plan["actions"][0])
+    # Every plan sends the apology (handling replies); the remedy is honoring.
+    assert [a["option"] for a in plan["actions"]] == ["apology_only", "honor"]
+    honor = plan["actions"][1]
+    assert honor == {"option": "honor", "segment": "all", "customers": 32000, "cost": 1600000.0}
     assert plan["total_cost"] == pytest.approx(1_600_000, rel=0.01)
+    assert plan["floor"]["options"] == ["refund"] and plan["floor"]["cost"] < 15_000
+    (row,) = [c for c in data["candidates"] if c["in_plan"]]
+    assert row["options"] == ["honor"] and row["net_value"] == plan["expected_net_value"]
+    assert sum(c["p_best"] for c in data["candidates"]) == pytest.approx(1.0, abs=1e-3)
     channels = {m["channel"] for m in data["messages"]}
     assert {"email", "sms", "post"} <= channels
     assert all(m["body"] for m in data["messages"])
@@ -63,7 +69,8 @@ def test_plan_human_formats_on_every_incident(
 
 def test_plan_markdown_states_the_break_even(runner: CliRunner) -> None:
     result = runner.invoke(app, ["plan", PRICE_CAP, "--format", "markdown", *FAST])
-    assert "$294.12" in result.stdout
+    assert "CLV > $243.63" in result.stdout  # honor's break-even, against the floor
+    assert "**Recommended: honor**" in result.stdout
 
 
 def test_plan_reads_stdin(runner: CliRunner) -> None:
@@ -126,7 +133,7 @@ def test_output_to_a_missing_folder_is_usage_error(runner: CliRunner, tmp_path: 
 def test_explain_shows_the_arithmetic(runner: CliRunner) -> None:
     result = runner.invoke(app, ["explain", PRICE_CAP, "honor", *FAST])
     assert result.exit_code == 0, result.output
-    assert "break-even CLV" in result.stdout and "$294.12" in result.stdout
+    assert "break-even CLV" in result.stdout and "$243.63" in result.stdout
     assert "from file: business.clv" in result.stdout
     as_json = runner.invoke(app, ["explain", PRICE_CAP, "honor", "-f", "json", *FAST])
     assert as_json.exit_code == 0 and json.loads(as_json.stdout)

@@ -90,7 +90,7 @@ def test_json_holds_the_contract(plan: Plan) -> None:
         {"channel": "sms", "segment": "all", "subject": None, "body": "Sorry | our mistake"},
     ]
     actions = {a["option"]: a for a in data["plan"]["actions"]}
-    assert set(actions) == {"refund", "ship_upgrade", "personal_call"}
+    assert set(actions) == {"apology_only", "refund", "ship_upgrade", "personal_call"}
     assert actions["personal_call"]["customers"] == 48
     assert data["plan"]["offers"][0]["refund_amount"] == 110.0
 
@@ -112,8 +112,9 @@ def test_json_numbers_are_rounded_and_the_output_is_byte_identical(plan: Plan) -
 def test_markdown_for_a_postmortem(plan: Plan) -> None:
     text = plan_to_markdown(plan, MESSAGES)
     assert text.startswith("# Remediation plan: A third of the Mother's Day photo bag orders")
-    for heading in ("## The plan", "## Options", "## Binding constraints", "## Sensitivity",
-                    "## Assumptions", "## Drafts"):  # fmt: skip
+    for heading in ("## The plan", "## Candidate plans", "## Options one at a time",
+                    "## Binding constraints", "## Sensitivity", "## Assumptions",
+                    "## Drafts"):  # fmt: skip
         assert heading in text
     assert "| all | personal_call | 48 |" in text
     assert "**Subject:** Your Mother's Day bag" in text
@@ -130,7 +131,9 @@ def test_terminal_rendering(plan: Plan) -> None:
     out = io.StringIO()
     render_plan(plan, MESSAGES, Console(file=out, width=160, color_system=None))
     text = out.getvalue()
-    assert "Options, ranked by expected net value" in text
+    assert "Candidate plans (net over the floor)" in text
+    assert "Recommended: refund + ship_upgrade + personal_call (48 calls)" in text
+    assert "[plan]" in text and "[floor]" in text
     assert "The plan by segment" in text
     assert "customer's choice" in text
     assert "Binding call_capacity" in text

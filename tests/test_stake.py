@@ -11,8 +11,9 @@ from remedy import defaults
 from remedy.errors import InputError
 from remedy.incident import Estimate, Incident
 from remedy.offer import ALL
-from remedy.score import build_model, match, recovery_curve
-from remedy.value import sample, scenarios, segment_sizes, valuation
+from remedy.options import match
+from remedy.score import build_model, recovery_curve
+from remedy.stake import sample, scenarios, segment_sizes, valuation
 
 BASE: dict[str, Any] = {
     "id": "test",
@@ -146,9 +147,11 @@ def test_scenarios_swing_one_input_at_a_time() -> None:
     _, inputs = valuation(incident())
     labels, values = scenarios(inputs)
     assert labels == [("business.clv", "low"), ("business.clv", "high"),
-                      ("delta", "low"), ("delta", "high")]  # fmt: skip
-    assert list(values["business.clv"]) == [200, 100, 400, 200, 200]
-    assert list(values["delta"]) == [0.2, 0.2, 0.2, 0.1, 0.35]
+                      ("delta", "low"), ("delta", "high"),
+                      ("spillover.word_of_mouth", "low"),
+                      ("spillover.word_of_mouth", "high")]  # fmt: skip
+    assert list(values["business.clv"]) == [200, 100, 400, 200, 200, 200, 200]
+    assert list(values["delta"]) == [0.2, 0.2, 0.2, 0.1, 0.35, 0.2, 0.2]
 
 
 def test_recovery_curve_shape() -> None:

@@ -1,11 +1,15 @@
 """Value at stake: who was hit, what they are worth, and what share of it the failure risks.
 
-Scoring model section 1: for each segment k, value at stake = n_k * delta_k * CLV_k, where
-`delta` is the share of future value lost if the company only sends a form apology. Every input is
-an `Input`: a `[low, likely, high]` estimate with the place it came from ("file: business.clv" or
-"default: ... (citation)"). Uncertain inputs are sampled with PERT in a seeded Monte Carlo; each
-input has its own random stream (seed, input name), so changing one input leaves the draws of the
-others untouched (common random numbers: counterfactuals compare like with like).
+Scoring model section 1 (with revision 2's word of mouth): for each segment k,
+    value at stake = n_k * delta * CLV_k * (1 + spillover)
+where `delta` is the share of future value lost if the company only sends a form apology and
+`spillover` is what the customers' word of mouth (and, for a large incident, publicity) is worth
+as a share of their CLV. Every input is an `Input`: a `[low, likely, high]` estimate with the
+place it came from ("file: business.clv" or "default: ... (citation)"). Uncertain inputs are
+sampled with PERT in a seeded Monte Carlo; each input has its own random stream (seed, input
+name), so changing one input leaves the draws of the others untouched (common random numbers:
+counterfactuals compare like with like). A certain input is one value (an array of shape (1,)),
+so arithmetic that involves only certain inputs is done once, not once per draw.
 """
 
 from __future__ import annotations
@@ -67,11 +71,23 @@ class Valuation:
     delta_cap: float
     orders_per_customer: float
     group: bool  # many customers who compare notes: the recovery curve plateaus earlier
+    spillover_keys: tuple[str, ...] = ()  # inputs adding word of mouth / publicity to the stake
 
     def delta(self, values: Values) -> np.ndarray:
         """Share of future value lost with only an apology, after modifiers (capped)."""
         factor = float(np.prod([m.factor for m in self.modifiers])) if self.modifiers else 1.0
         return np.minimum(self.delta_cap, values["delta"] * factor)
+
+    def spillover(self, values: Values) -> np.ndarray:
+        """1 + what word of mouth and publicity add to a customer's value at stake."""
+        out = np.ones(1)
+        for key in self.spillover_keys:
+            out = out + values[key]
+        return out
+
+    def stake(self, values: Values, clv: np.ndarray) -> np.ndarray:
+        """Value at stake per customer: delta * CLV * (1 + spillover)."""
+        return self.delta(values) * clv * self.spillover(values)
 
     def material_share(self, values: Values) -> np.ndarray:
         """Share of delta that compensation can answer: all of it unless an occasion was missed.
@@ -236,8 +252,40 @@ def valuation(
         delta_cap=float(defaults.value("delta.cap")),
         orders_per_customer=incident.orders / total if total else 1.0,
         group=total >= group_min,
+        spillover_keys=_spillover(incident, total, inputs),
     )
     return result, inputs
+
+
+def _spillover(incident: Incident, total: int, inputs: dict[str, Input]) -> tuple[str, ...]:
+    """Add the word-of-mouth and publicity inputs; return the keys that apply."""
+    assumptions = incident.assumptions
+    keys: list[str] = []
+    if assumptions.word_of_mouth is not None:
+        inputs["spillover.word_of_mouth"] = Input(
+            "spillover.word_of_mouth", assumptions.word_of_mouth, "file: assumptions.word_of_mouth"
+        )
+    else:
+        inputs["spillover.word_of_mouth"] = Input(
+            "spillover.word_of_mouth",
+            Estimate(*defaults.value("spillover.word_of_mouth")),
+            cite("spillover.word_of_mouth"),
+        )
+    keys.append("spillover.word_of_mouth")
+    threshold = int(defaults.value("spillover.publicity_min_customers"))
+    if assumptions.publicity is not None:
+        inputs["spillover.publicity"] = Input(
+            "spillover.publicity", assumptions.publicity, "file: assumptions.publicity"
+        )
+        keys.append("spillover.publicity")
+    elif total >= threshold:
+        inputs["spillover.publicity"] = Input(
+            "spillover.publicity",
+            Estimate(*defaults.value("spillover.publicity")),
+            cite("spillover.publicity") + f" ({total:,} customers >= {threshold:,})",
+        )
+        keys.append("spillover.publicity")
+    return tuple(keys)
 
 
 # --- Sampling ------------------------------------------------------------------------------
@@ -255,7 +303,8 @@ def pert(estimate: Estimate, draws: int, rng: np.random.Generator) -> np.ndarray
 
 
 def sample(inputs: Mapping[str, Input], draws: int, seed: int) -> dict[str, np.ndarray]:
-    """Seeded Monte Carlo draws of every input: one stream per (seed, input key)."""
+    """Seeded Monte Carlo draws of every uncertain input, one stream per (seed, input key);
+    a certain input is its one value (shape (1,)), which broadcasts against the draws."""
     if draws < 1:
         raise InputError(f"draws must be at least 1, got {draws}")
     out: dict[str, np.ndarray] = {}
@@ -265,7 +314,7 @@ def sample(inputs: Mapping[str, Input], draws: int, seed: int) -> dict[str, np.n
             rng = np.random.default_rng([seed & 0xFFFFFFFF, zlib.crc32(key.encode())])
             out[key] = pert(item.estimate, draws, rng)
         else:
-            out[key] = np.full(draws, item.estimate.likely)
+            out[key] = np.full(1, item.estimate.likely)
     return out
 
 

@@ -1,0 +1,386 @@
+"""Issue 9: a plan a sensible founder would sign. One test (or more) per numbered item, each
+reproducing what the issue found wrong."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from typing import Any
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import remedy
+from remedy.cli import app
+from remedy.explain import explain_option
+from remedy.incident import Incident
+from remedy.load import load_incident
+from remedy.plan import Plan, make_plan
+from remedy.report import plan_to_json, plan_to_markdown
+from remedy.score import build_model, recovery_curve
+
+from .conftest import ROOT
+
+INCIDENTS = ROOT / "incidents"
+
+DRAWS = 3000
+
+
+def incident(**data: Any) -> Incident:
+    base: dict[str, Any] = {
+        "id": "test",
+        "title": "A test incident",
+        "kind": "late_delivery",
+        "affected": {"customers": 1000, "order_value": 80},
+        "business": {"clv": [100, 200, 400]},
+    }
+    for key, value in data.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            base[key] = {**base[key], **value}
+        else:
+            base[key] = value
+    return Incident.model_validate(base)
+
+
+def bundled(name: str, **changes: Any) -> Incident:
+    data = load_incident(INCIDENTS / f"{name}.yaml").model_dump(exclude_unset=True)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(data.get(key), dict):
+            data[key] = {**data[key], **value}
+        else:
+            data[key] = value
+    return Incident.model_validate(data)
+
+
+def absolute(plan: Plan) -> float:
+    """The plan's expected value kept minus its cost (not over the floor)."""
+    return plan.expected_net_value + plan.floor.value
+
+
+def offered(plan: Plan, segment: str = "all") -> tuple[str, ...]:
+    return next(o for o in plan.offers if o.segment == segment).options
+
+
+def score(plan: Plan, option: str, segment: str = "all") -> Any:
+    return next(o for o in plan.options if o.option == option and o.segment == segment)
+
+
+# --- 3. value to the customer and cost to the company are separate ---------------------------
+
+
+def test_raising_the_upgrade_cost_never_makes_the_plan_adopt_it() -> None:
+    # Issue: raising ship_upgrade's cost from $12 to $25 made the plan adopt it (+$55.9k),
+    # because the upgrade's worth to the customer was its cost.
+    plans = {}
+    for cost in (12, 25, 60):
+        options = {"ship_upgrade": {"cost_per_order": cost}, "store_credit": {"amount": 10}}
+        plans[cost] = make_plan(bundled("warehouse-delay", options=options), draws=DRAWS)
+    for low, high in ((12, 25), (25, 60)):
+        if "ship_upgrade" not in offered(plans[low]):
+            assert "ship_upgrade" not in offered(plans[high])
+        assert absolute(plans[high]) <= absolute(plans[low]) + 1e-6
+
+
+def test_the_upgrades_worth_is_its_retail_price_not_its_cost() -> None:
+    made = incident(options={"ship_upgrade": {"cost_per_order": 9, "value": 20}})
+    model = build_model(made)
+    (term,) = model.options["ship_upgrade"].worth or ()
+    assert term.keys == ("options.ship_upgrade.value",)
+    found = explain_option(made, "ship_upgrade", draws=500)
+    text = found.to_text()
+    assert "worth of ship_upgrade to the customer  $20.00" in " ".join(text.split("  ")) or (
+        "$20.00" in text
+    )
+    # Custom options too: worth from `value`, cost from `cost_per_customer`.
+    custom = incident(
+        options={
+            "gift": {
+                "label": "A gift box",
+                "cost_per_customer": 5,
+                "value": 25,
+                "matches": ["late_delivery"],
+                "scope": "segment",
+            }
+        }
+    )
+    spec = build_model(custom).options["gift"]
+    assert spec.worth is not None and spec.worth[0].keys == ("options.gift.value",)
+
+
+# --- 4. recovery of a package, g keeps declining, token offers recover nothing ---------------
+
+
+def test_g_keeps_declining_past_the_plateau() -> None:
+    points = recovery_curve(np.array([1.5, 2.5, 4.0, 8.0, 20.0]))
+    assert all(a > b for a, b in itertools.pairwise(points))
+    assert points[3] < 0.7  # not flat at 0.7, as before
+    assert recovery_curve(np.inf) == 0.0
+
+
+def test_over_compensation_is_judged_on_the_whole_package() -> None:
+    # Honor already makes good the deal: a large credit on top over-compensates the package.
+    plan = make_plan(
+        bundled("6pm-price-cap", options={"store_credit": {"amount": 200}}), draws=DRAWS
+    )
+    rows = {c.options: c for c in plan.candidates}
+    with_credit = next(r for o, r in rows.items() if set(o) == {"honor", "store_credit"})
+    assert with_credit.retained_value < rows[("honor",)].retained_value
+
+
+def test_a_token_offer_recovers_nothing() -> None:
+    # Issue: order_value 0 and no customer_loss made a one-cent credit recover 70%.
+    zero = incident(
+        kind="other",
+        affected={"customers": 1000, "order_value": 0},
+        options={"store_credit": {"amount": 0.01}},
+    )
+    plan = make_plan(zero, draws=DRAWS)
+    assert "store_credit" not in offered(plan)
+    assert score(plan, "store_credit").recovery == pytest.approx(0.0, abs=1e-9)
+    # Below 5% of the order value: nothing. Above: something.
+    token = make_plan(incident(options={"store_credit": {"amount": 3}}), draws=DRAWS)
+    real = make_plan(incident(options={"store_credit": {"amount": 8}}), draws=DRAWS)
+    assert score(token, "store_credit").recovery == pytest.approx(0.0, abs=1e-9)
+    assert score(real, "store_credit").recovery > 0.2
+    # The minimum is settable.
+    lower = incident(options={"store_credit": {"amount": 3}}, assumptions={"min_offer_share": 0.01})
+    assert score(make_plan(lower, draws=DRAWS), "store_credit").recovery > 0
+
+
+# --- 5. contact cost by channel ----------------------------------------------------------------
+
+
+def test_a_mass_message_costs_no_support_minutes_per_customer() -> None:
+    # Issue: 3 support minutes were charged per customer for any tangible remedy ($7.5M for
+    # 5M customers). Now only the share who reply is handled.
+    big = incident(
+        affected={"customers": 5_000_000, "order_value": 80},
+        options={"store_credit": {"amount": 10}, "ship_upgrade": False, "refund": False},
+    )
+    plan = make_plan(big, draws=DRAWS)
+    assert offered(plan) == ("store_credit",)
+    credit_cost = 10 * 0.6 * (1 - 0.4)
+    replies = (0.01 + 4 * 0.03 + 0.06) / 6 * 3 * 30 / 60
+    assert plan.total_cost == pytest.approx(5_000_000 * (credit_cost + replies), rel=2e-3)
+    assert plan.total_cost < 5_000_000 * (credit_cost + 0.1)
+
+
+# --- 6. calls are opt-in, capacity never unlimited ---------------------------------------------
+
+
+def test_calls_are_opt_in() -> None:
+    # Issue: an unlisted call option planned 30,000 calls for a late delivery.
+    plain = incident(affected={"customers": 30_000, "order_value": 80})
+    model = build_model(plain)
+    assert "personal_call" not in model.options and model.call_capacity is None
+    plan = make_plan(plain, draws=DRAWS)
+    assert sum(o.calls for o in plan.offers) == 0
+
+
+def test_a_listed_call_without_capacity_gets_one_working_day() -> None:
+    listed = incident(
+        business={"clv": [2000, 4000, 8000]}, options={"personal_call": {"caller": "founder"}}
+    )
+    plan = make_plan(listed, draws=DRAWS)
+    assert plan.call_capacity == 48  # 8 hours of 10-minute calls
+    assert sum(o.calls for o in plan.offers) <= 48
+    assert any("8 hours" in n for n in plan.notes)
+
+
+# --- 7. obligations by kind and fault, with sources ------------------------------------------
+
+
+def test_a_quality_defect_carries_its_legal_remedy() -> None:
+    plan = make_plan(incident(kind="quality_defect"), draws=DRAWS)
+    (rule,) = plan.obligations
+    assert rule.id == "legal_remedy" and rule.legal and "2019/771" in rule.source
+    (floor,) = plan.floor.segments
+    assert {"refund", "replacement"} & set(floor[1])
+
+
+def test_the_customers_own_mistake_forces_no_free_replacement() -> None:
+    plan = make_plan(incident(kind="lost_in_transit", fault="customer"), draws=DRAWS)
+    assert plan.obligations == ()
+    assert plan.floor.segments == (("all", ()),)
+
+
+def test_a_late_delivery_that_missed_its_occasion_offers_the_refund() -> None:
+    plan = make_plan(incident(occasion="a birthday"), draws=DRAWS)
+    assert [r.id for r in plan.obligations] == ["occasion_refund"]
+    assert "refund" in offered(plan)
+    # `required: false` waives a policy obligation, and the plan says so...
+    waived = make_plan(
+        incident(occasion="a birthday", options={"refund": {"required": False}}), draws=DRAWS
+    )
+    assert waived.obligations[0].waived
+    assert any("waived by the file" in n for n in waived.notes)
+    # ...but not one the law makes.
+    billing = make_plan(
+        incident(kind="billing_error", options={"refund": {"required": False}}), draws=DRAWS
+    )
+    assert "refund" in offered(billing)
+    assert any("is ignored" in n for n in billing.notes)
+
+
+def test_explain_shows_each_obligation_with_its_source() -> None:
+    found = explain_option(load_incident(INCIDENTS / "mothers-day-bags.yaml"), "refund", draws=500)
+    text = found.to_text()
+    assert "2011/83/EU" in text and "obligation" in text
+
+
+# --- 8. offers on request ------------------------------------------------------------------
+
+
+def test_an_offer_on_request_costs_only_what_is_claimed() -> None:
+    asked = incident(options={"store_credit": {"amount": 20, "on_request": True}})
+    model = build_model(asked)
+    take_up = model.inputs["options.store_credit.take_up"]
+    assert take_up.estimate.as_list() == [0.02, 0.04, 0.09]
+    assert "FTC" in take_up.source
+    plan = make_plan(asked, draws=DRAWS, seed=1)
+    if "store_credit" in offered(plan):
+        action = next(a for a in plan.actions if a.option == "store_credit")
+        share = (0.02 + 4 * 0.04 + 0.09) / 6
+        assert action.customers == pytest.approx(1000 * share, abs=5)
+    proof = build_model(
+        incident(
+            options={"store_credit": {"amount": 20, "on_request": True, "proof_required": True}}
+        )
+    )
+    assert proof.inputs["options.store_credit.take_up"].estimate.likely == pytest.approx(0.004)
+
+
+# --- 9. word of mouth -----------------------------------------------------------------------
+
+
+def test_word_of_mouth_and_publicity_are_their_own_lines() -> None:
+    small = make_plan(incident(), draws=DRAWS)
+    large = make_plan(load_incident(INCIDENTS / "6pm-price-cap.yaml"), draws=DRAWS)
+    assert small.segments[0].spillover == pytest.approx((0 + 0.4 + 0.25) / 6, rel=0.05)
+    assert large.segments[0].spillover > small.segments[0].spillover  # publicity too
+    names = {a.name for a in large.assumptions}
+    assert {"spillover.word_of_mouth", "spillover.publicity"} <= names
+    assert "spillover.publicity" not in {a.name for a in small.assumptions}
+    data = plan_to_json(large)
+    assert data["plan"]["segments"][0]["spillover"] > 0
+    text = explain_option(load_incident(INCIDENTS / "6pm-price-cap.yaml"), "honor", draws=500)
+    assert "word of mouth (share of CLV)" in text.to_text()
+    none = make_plan(incident(assumptions={"word_of_mouth": 0}), draws=DRAWS)
+    assert none.segments[0].spillover == 0
+
+
+# --- 10. fairness across segments ----------------------------------------------------------
+
+
+def two_segments(**changes: Any) -> Incident:
+    return incident(
+        affected={"customers": 10_000, "order_value": 80},
+        segments=[
+            {"name": "vip", "share": 0.05, "clv": [2000, 4000, 8000]},
+            {"name": "regular", "share": 0.95, "clv": [10, 20, 40]},
+        ],
+        options={"store_credit": {"amount": 15}, "ship_upgrade": False, "refund": False},
+        **changes,
+    )
+
+
+def test_visibly_different_compensation_costs_goodwill_when_segments_compare_notes() -> None:
+    public = make_plan(two_segments(), draws=DRAWS)
+    private = make_plan(two_segments(segments_private=True), draws=DRAWS)
+    assert offered(private, "vip") == ("store_credit",)
+    assert offered(private, "regular") == ("apology_only",)
+    # Public: either everyone gets the credit, or the difference is paid for and said.
+    if offered(public, "regular") != offered(public, "vip"):
+        assert any(n.startswith("fairness:") for n in public.notes)
+    assert not any(n.startswith("fairness:") for n in private.notes)
+    assert absolute(public) <= absolute(private) + 1e-6
+
+
+# --- 11. adding an option never lowers the optimum --------------------------------------------
+
+
+def test_enabling_replacement_never_lowers_the_plan() -> None:
+    # Issue: enabling replacement forbade a shipping upgrade without it and forced it on every
+    # segment: the plan's value fell from $67.4k to $37.9k.
+    base = dict(
+        kind="not_fulfilled",
+        affected={"customers": 2000, "order_value": 60},
+        segments=[
+            {"name": "vip", "share": 0.1, "clv": [400, 800, 1600]},
+            {"name": "regular", "share": 0.9, "clv": [40, 80, 160]},
+        ],
+    )
+    without = make_plan(
+        incident(**base, options={"ship_upgrade": {"cost_per_order": 8}, "replacement": False}),
+        draws=DRAWS,
+    )
+    with_it = make_plan(
+        incident(**base, options={"ship_upgrade": {"cost_per_order": 8}}), draws=DRAWS
+    )
+    assert absolute(with_it) >= absolute(without) - 1e-6
+
+
+# --- 12. under a budget, search everything that fits ------------------------------------------
+
+
+def test_a_small_budget_still_buys_the_calls_that_fit() -> None:
+    # Issue: with a $2,000 budget and 20 call-hours the plan was apology only ($0); without
+    # store credit it planned 120 calls (+$1,188).
+    options = {"personal_call": {"caller": "support", "capacity_hours": 20}}
+    business = {"budget": 2000, "clv": [1000, 2000, 4000]}  # a call pays for itself here
+    tight = make_plan(bundled("warehouse-delay", business=business, options=options))
+    no_credit = make_plan(
+        bundled("warehouse-delay", business=business, options={**options, "store_credit": False})
+    )
+    assert tight.offers[0].calls == 120  # all 20 hours, within the budget
+    assert tight.expected_net_value > 0
+    assert tight.total_cost <= 2000 + 1e-6
+    assert absolute(tight) >= absolute(no_credit) - 1e-6
+
+
+# --- 14 and 15. candidate plans, calls named ---------------------------------------------------
+
+
+def test_candidate_plans_sum_to_one_and_name_every_remedy() -> None:
+    plan = make_plan(load_incident(INCIDENTS / "mothers-day-bags.yaml"), draws=DRAWS)
+    assert sum(c.p_best for c in plan.candidates) == pytest.approx(1.0)
+    chosen = [c for c in plan.candidates if c.in_plan]
+    assert len(chosen) == 1 and chosen[0].options[-1] == "personal_call" and chosen[0].calls == 48
+    assert any(c.floor for c in plan.candidates)
+    # Rows with the same numbers are the same plan, not three views of one (issue item 14).
+    keys = [(c.options, c.calls) for c in plan.candidates]
+    assert len(keys) == len(set(keys))
+    assert plan.summary == "refund + ship_upgrade + personal_call (48 calls)"
+    data = plan_to_json(plan)
+    row = data["candidates"][0]
+    for key in (
+        "segment", "options", "cost", "retained_value", "net_value", "p_best", "net_p10",
+        "net_p90", "in_plan",
+    ):  # fmt: skip
+        assert key in row
+    assert data["plan"]["floor"]["options"] == ["refund", "ship_upgrade"]
+    markdown = plan_to_markdown(plan)
+    assert "refund + ship_upgrade + personal_call (48 calls)" in markdown
+
+
+def test_apology_plans_with_calls_are_named_with_the_calls() -> None:
+    # Issue item 15: "apology_only" with 120 calls.
+    plan = make_plan(load_incident(INCIDENTS / "bereavement-flowers.yaml"), draws=DRAWS)
+    assert plan.summary == "flowers + personal_call (1 call)"
+    assert offered(plan) == ("flowers", "personal_call")
+
+
+# --- 16. one entry point ---------------------------------------------------------------------
+
+
+def test_plan_file_gives_the_clis_plan() -> None:
+    path = INCIDENTS / "stolen-parcel.yaml"
+    plan = remedy.plan_file(path, draws=2000, seed=4)
+    result = CliRunner().invoke(
+        app, ["plan", str(path), "-f", "json", "--draws", "2000", "--seed", "4"]
+    )
+    assert result.exit_code == 0, result.stderr
+    cli = json.loads(result.stdout)
+    ours = plan_to_json(plan)
+    assert cli["plan"] == ours["plan"] and cli["candidates"] == ours["candidates"]
