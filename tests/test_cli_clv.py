@@ -108,3 +108,29 @@ def test_clv_empty_file_is_input_error(runner: CliRunner, tmp_path: Path) -> Non
     path.write_text("")
     result = runner.invoke(app, ["clv", str(path)])
     assert result.exit_code == 1 and result.stderr.strip()
+
+
+def test_duckdb_is_imported_only_for_the_inputs_that_need_it(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = history(tmp_path)
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from remedy.cli import app\n"
+        "runner = CliRunner()\n"
+        "assert runner.invoke(app, ['--help']).exit_code == 0\n"
+        "assert runner.invoke(app, ['check', sys.argv[1]]).exit_code == 0\n"
+        "before = sorted({'duckdb', 'pyarrow', 'scipy'} & set(sys.modules))\n"
+        "assert runner.invoke(app, ['clv', sys.argv[2], '-f', 'json']).exit_code == 0\n"
+        "print(before, 'duckdb' in sys.modules)\n"
+    )
+    incidents = str(Path(__file__).resolve().parent.parent / "incidents")
+    out = subprocess.run(
+        [sys.executable, "-c", code, incidents, str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip() == "[] False"
