@@ -29,7 +29,9 @@ optionally, `spend_frequency` (default: frequency), as the SQL query `SUMMARY_SQ
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -275,21 +277,28 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _connect() -> Any:
-    """A DuckDB connection with bounded memory that spills to a private temporary folder."""
+@contextlib.contextmanager
+def _connect() -> Iterator[Any]:
+    """A DuckDB connection with bounded memory that spills to a private temporary folder,
+    removed afterwards. `REMEDY_DUCKDB_MEMORY` overrides the limit (e.g. 64MB, 2GB)."""
+    import os
     import tempfile
 
     import duckdb
 
-    connection = duckdb.connect(
-        config={
-            "memory_limit": DUCKDB_MEMORY,
-            "temp_directory": tempfile.mkdtemp(prefix="remedy-duckdb-"),
-            "preserve_insertion_order": False,
-            "TimeZone": "UTC",
-        }
-    )
-    return connection
+    with tempfile.TemporaryDirectory(prefix="remedy-duckdb-") as spill:
+        connection = duckdb.connect(
+            config={
+                "memory_limit": os.environ.get("REMEDY_DUCKDB_MEMORY", DUCKDB_MEMORY),
+                "temp_directory": spill,
+                "preserve_insertion_order": False,
+            }
+        )
+        try:
+            connection.execute("SET enable_progress_bar = false")
+            yield connection
+        finally:
+            connection.close()
 
 
 def _scan(kind: str, path: str, header: list[str] | None) -> str:
@@ -361,12 +370,29 @@ def summarise_with_duckdb(
     found in the same pass; the strict reader then names the line when the file is small
     enough to re-read in memory, otherwise the message shows the first such row.
     """
-    import duckdb
-
-    from remedy.orders import check_source, pick_columns
+    from remedy.orders import check_source
 
     path = check_source(name)
-    connection = _connect()
+    with _connect() as connection:
+        return _summarise_connected(
+            connection, name, kind, path, unit_days, wanted, as_of, holdout_from
+        )
+
+
+def _summarise_connected(
+    connection: Any,
+    name: str,
+    kind: str,
+    path: Path,
+    unit_days: float,
+    wanted: tuple[str | None, str | None, str | None],
+    as_of: dt.date | None,
+    holdout_from: dt.date | None,
+) -> CustomerSummary:
+    import duckdb
+
+    from remedy.orders import pick_columns
+
     try:
         header: list[str] | None = None
         types: dict[str, str] = {}
@@ -423,8 +449,6 @@ def summarise_with_duckdb(
         ).fetchone()
     except duckdb.Error as exc:
         return _engine_error(name, kind, path, exc, wanted, as_of, holdout_from, unit_days)
-    finally:
-        connection.close()
     kept_orders, negative_days, later_days, everyone, mean_value = stats
     recency_days = np.asarray(result["recency"], dtype=np.float64).round().astype(np.int64)
     T_days = np.asarray(result["T"], dtype=np.float64).round().astype(np.int64)
@@ -569,8 +593,6 @@ def read_summary_file(name: str, unit_days: float, data: bytes | None = None) ->
     the mean of `spend_frequency` (default: frequency when the value is positive, else 0)
     repeat purchases. Errors name the column and the first customer that breaks a rule.
     """
-    import duckdb
-
     from remedy.orders import check_source
 
     if data is not None or name == "-":
@@ -580,7 +602,15 @@ def read_summary_file(name: str, unit_days: float, data: bytes | None = None) ->
     kind = "parquet" if lowered.endswith((".parquet", ".pq")) else "csv"
     if lowered.endswith(".gz"):
         kind = "csv.gz"
-    connection = _connect()
+    with _connect() as connection:
+        return _read_summary_connected(connection, name, kind, path, unit_days)
+
+
+def _read_summary_connected(
+    connection: Any, name: str, kind: str, path: Path, unit_days: float
+) -> CustomerSummary:
+    import duckdb
+
     try:
         header = None if kind == "parquet" else read_header(name, _first_line(path, kind))
         scan = _scan(kind, str(path), header)
@@ -609,8 +639,6 @@ def read_summary_file(name: str, unit_days: float, data: bytes | None = None) ->
     except duckdb.Error as exc:
         first = str(exc).split("\n", 1)[0]
         raise InputError(f"{name}: cannot be read as a {kind} summary ({_short(first)})") from None
-    finally:
-        connection.close()
     ids = np.asarray(table["customer_id"], dtype=object)
     if len(ids) == 0:
         raise InputError(f"{name}: has a header but no customers")
@@ -677,3 +705,21 @@ def read_summary_file(name: str, unit_days: float, data: bytes | None = None) ->
         mean_transaction_value=mean_value,
         warnings=(),
     )
+
+
+def looks_like_summary(name: str) -> bool:
+    """Whether a file's columns are a per-customer summary's (frequency, recency, T,
+    monetary_value) rather than an order log's: how an incident's `customers.orders` may name
+    either without a separate key."""
+    from remedy.orders import check_source
+
+    path = check_source(name)
+    lowered = name.lower()
+    if lowered.endswith((".parquet", ".pq")):
+        with _connect() as connection:
+            described = connection.execute(f"DESCRIBE SELECT * FROM {_scan('parquet', name, None)}")
+            names = [row[0] for row in described.fetchall()]
+    else:
+        names = read_header(name, _first_line(path, "csv.gz" if lowered.endswith(".gz") else "csv"))
+    found = {column.strip().lower() for column in names}
+    return {c.lower() for c in SUMMARY_COLUMNS[1:]} <= found
