@@ -838,7 +838,17 @@ def clv(
     )
     if summary and holdout_from is not None:
         raise UsageError("--holdout-from needs an order history, not a --summary")
-    data = sys.stdin.buffer.read() if orders == "-" else None
+    data = None
+    if orders == "-":
+        from remedy.orders import PRECISE_LIMIT
+
+        # Standard input is read into memory, so it is bounded; a file is read out of core.
+        data = sys.stdin.buffer.read(PRECISE_LIMIT + 1)
+        if len(data) > PRECISE_LIMIT:
+            raise UsageError(
+                f"<stdin>: more than {PRECISE_LIMIT // 2**20} MiB on standard input; give the "
+                "file's path instead, so it is read out of core"
+            )
     result = estimate_clv(
         "<stdin>" if orders == "-" else orders,
         data=data,
