@@ -213,6 +213,26 @@ def run_measured(code: str, python: str = sys.executable, args: tuple[str, ...] 
     return result
 
 
+def run_cli(path: Path) -> dict:
+    """`remedy clv PATH -f json -o FILE` as a user runs it: start-up, read, fit, score, write.
+
+    JSON (parameters and summary) is what the lifetimes pipeline produces too; `-f csv` adds
+    a per-row Python writer that costs more than the fit (see BENCHMARKS.md)."""
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "clv.json"
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "remedy", "clv", str(path), "-f", "json", "-o", str(out)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise SystemExit("remedy clv failed")
+    return {"process_wall": wall, "peak_mib": usage.ru_maxrss / 1024}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
@@ -254,10 +274,25 @@ def main() -> None:
         )
         references = []
         runs = []
+        cli = []
         for _ in range(options.runs):
             references.append(run_measured(REFERENCE.format(path=str(path)))["wall"])
             runs.append(run_measured(CHILD.format(root=str(ROOT), path=str(path), other=other)))
+            cli.append(run_cli(path))
         report(options, runs, statistics.median(references), lifetimes)
+        cli_wall = statistics.median(run["process_wall"] for run in cli)
+        cli_peak = statistics.median(run["peak_mib"] for run in cli)
+        print()
+        print(
+            f"End to end, `remedy clv FILE -f json -o OUT` (start-up, read, fit, score, write): "
+            f"median {cli_wall:.2f} s, peak {cli_peak:.0f} MiB over {len(cli)} runs."
+        )
+        if lifetimes is not None and not options.lifetimes_customers:
+            theirs = lifetimes["process_wall"]
+            print(
+                f"lifetimes end to end (its process, imports included): "
+                f"{theirs:.2f} s; ratio {theirs / cli_wall:.1f}x."
+            )
 
 
 def report(

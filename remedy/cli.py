@@ -740,7 +740,11 @@ def _parse_date(value: str | None, flag: str) -> Any:
 
 @app.command()
 def clv(
-    orders: str = typer.Argument(..., metavar="ORDERS", help="Order history CSV; - for stdin."),
+    orders: str = typer.Argument(
+        ...,
+        metavar="ORDERS",
+        help="Order history: CSV (- for stdin), .csv.gz or .parquet; with --summary, a summary.",
+    ),
     customer_col: str | None = typer.Option(
         None, "--customer-col", help="Customer id column (default: customer_id or an alias)."
     ),
@@ -762,6 +766,24 @@ def clv(
     ),
     gross_margin: float | None = typer.Option(
         None, "--gross-margin", min=0, max=1, help="Margin: CLV in margin, not revenue."
+    ),
+    summary: bool = typer.Option(
+        False,
+        "--summary",
+        help="ORDERS is a per-customer summary: customer_id, frequency, recency, T, "
+        "monetary_value (recency and T in --time-unit).",
+    ),
+    holdout_from: str | None = typer.Option(
+        None,
+        "--holdout-from",
+        help="Fit on orders before this date and compare predicted with actual purchases "
+        "from it to --as-of.",
+    ),
+    predict: float | None = typer.Option(
+        None,
+        "--predict",
+        min=0,
+        help="Window for expected_purchases, in time units (default: the horizon).",
     ),
     format: ClvFormat = typer.Option(
         ClvFormat.table, "--format", "-f", help="table (summary), json (summary), csv (rows)."
@@ -785,8 +807,23 @@ def clv(
         horizon=horizon,
         discount_rate=discount_rate,
         gross_margin=gross_margin,
+        summary=summary,
+        holdout_from=_parse_date(holdout_from, "--holdout-from"),
+        predict=predict,
     )
-    data = sys.stdin.buffer.read() if orders == "-" else None
+    if summary and holdout_from is not None:
+        raise UsageError("--holdout-from needs an order history, not a --summary")
+    data = None
+    if orders == "-":
+        from remedy.orders import PRECISE_LIMIT
+
+        # Standard input is read into memory, so it is bounded; a file is read out of core.
+        data = sys.stdin.buffer.read(PRECISE_LIMIT + 1)
+        if len(data) > PRECISE_LIMIT:
+            raise UsageError(
+                f"<stdin>: more than {PRECISE_LIMIT // 2**20} MiB on standard input; give the "
+                "file's path instead, so it is read out of core"
+            )
     result = estimate_clv(
         "<stdin>" if orders == "-" else orders,
         data=data,
@@ -797,7 +834,11 @@ def clv(
         for warning in result.warnings:
             _err(f"warning: {warning}")
     if format is ClvFormat.json:
-        _emit(_json(result.to_json()), output, force)
+        import json
+
+        # Strict JSON: to_json() holds no NaN or Infinity, and allow_nan=False makes sure.
+        text = json.dumps(result.to_json(), indent=2, ensure_ascii=False, allow_nan=False)
+        _emit(text + "\n", output, force)
     elif format is ClvFormat.csv:
         _emit_rows_csv(result.iter_rows(), output, force)
     else:

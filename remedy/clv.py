@@ -72,13 +72,17 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import optimize, special
 
 from remedy.errors import InputError, UsageError
-from remedy.orders import Orders, read_orders
+from remedy.orders import read_orders
+from remedy.rfm import CustomerSummary
+
+if TYPE_CHECKING:
+    from remedy.holdout import HoldoutReport
 
 SCHEMA_VERSION = 1
 
@@ -135,6 +139,13 @@ class ClvOptions:
     horizon: float | None = None
     discount_rate: float = 0.10
     gross_margin: float | None = None
+    summary: bool = False
+    holdout_from: dt.date | None = None
+    predict: float | None = None
+
+    def columns(self) -> tuple[str | None, str | None, str | None]:
+        """The customer, date and amount column names asked for (None: the usual names)."""
+        return (self.customer_col, self.date_col, self.amount_col)
 
 
 @dataclass(frozen=True)
@@ -237,10 +248,10 @@ class ClvResult:
     """
 
     source: str
-    columns: tuple[str, str, str]
+    columns: tuple[str, ...]
     time_unit: str
     unit_days: float
-    as_of: dt.date
+    as_of: dt.date | None
     horizon: float
     discount_rate: float
     gross_margin: float | None
@@ -248,8 +259,8 @@ class ClvResult:
     gamma_gamma: GammaGammaFit | None
     spend_fallback: str | None
     mean_transaction_value: float
-    orders: int
-    transactions: int
+    orders: int | None
+    transactions: int | None
     customer_ids: list[str]
     frequency: np.ndarray
     recency: np.ndarray
@@ -260,6 +271,8 @@ class ClvResult:
     expected_spend: np.ndarray
     clv: np.ndarray
     warnings: list[str] = field(default_factory=list)
+    predict: float | None = None
+    holdout: HoldoutReport | None = None
 
     @property
     def customers(self) -> int:
@@ -335,8 +348,9 @@ class ClvResult:
             "repeat_customers": self.repeat_customers,
             "time_unit": self.time_unit,
             "unit_days": self.unit_days,
-            "as_of": self.as_of.isoformat(),
+            "as_of": None if self.as_of is None else self.as_of.isoformat(),
             "horizon": _sig(self.horizon),
+            "predict": _sig(self.horizon if self.predict is None else self.predict),
             "discount_rate": self.discount_rate,
             "gross_margin": self.gross_margin,
             "clv_source": self.clv_source,
@@ -349,25 +363,37 @@ class ClvResult:
         }
 
     def to_json(self) -> dict[str, Any]:
-        """A JSON-ready dict (schema_version 1), deterministic for the same input."""
-        return {
-            "schema_version": SCHEMA_VERSION,
-            "source": self.source,
-            "columns": dict(zip(("customer", "date", "amount"), self.columns, strict=True)),
-            "bgnbd": self.bgnbd.to_json(),
-            "gamma_gamma": self.gamma_gamma.to_json() if self.gamma_gamma else None,
-            "spend_fallback": (
-                None
-                if self.spend_fallback is None
-                else {
-                    "reason": self.spend_fallback,
-                    "mean_transaction_value": _sig(self.mean_transaction_value),
-                }
-            ),
-            "summary": self.summary(),
-            "top_customers": self.top_customers(10),
-            "warnings": list(self.warnings),
-        }
+        """A JSON-ready dict (schema_version 1), deterministic for the same input.
+
+        Strict JSON: a value that is not finite (none should be) becomes null, never NaN or
+        Infinity, so `json.dumps(..., allow_nan=False)` always succeeds.
+        """
+        columns = (
+            dict(zip(("customer", "date", "amount"), self.columns, strict=True))
+            if len(self.columns) == 3
+            else None
+        )
+        return _finite(
+            {
+                "schema_version": SCHEMA_VERSION,
+                "source": self.source,
+                "columns": columns,
+                "bgnbd": self.bgnbd.to_json(),
+                "gamma_gamma": self.gamma_gamma.to_json() if self.gamma_gamma else None,
+                "spend_fallback": (
+                    None
+                    if self.spend_fallback is None
+                    else {
+                        "reason": self.spend_fallback,
+                        "mean_transaction_value": _sig(self.mean_transaction_value),
+                    }
+                ),
+                "summary": self.summary(),
+                "top_customers": self.top_customers(10),
+                "holdout": None if self.holdout is None else self.holdout.to_json(),
+                "warnings": list(self.warnings),
+            }
+        )
 
     def text_report(self, width: int = 80) -> str:
         """A plain-text report: parameters, tiers, top 10 customers and a CLV histogram."""
@@ -383,34 +409,63 @@ def estimate_clv(
     options: ClvOptions = ClvOptions(),
     progress: Callable[[str], None] | None = None,
 ) -> ClvResult:
-    """Read an orders CSV, fit BG/NBD and Gamma-Gamma, and value every customer.
+    """Read an order history (or a summary), fit BG/NBD and Gamma-Gamma, value every customer.
 
     `source` names the input in messages (and is read when `data` is None; `-` reads standard
-    input). `progress`, if given, is called with 'reading', 'fitting' and 'scoring'.
-    Raises `UsageError` for bad options or an unreadable file, `InputError` for bad content or
-    data the models cannot be fitted to.
+    input). Orders CSVs are read by the strict in-memory reader; Parquet, `.csv.gz` and large
+    CSVs are summarised by DuckDB out of core; `options.summary` reads a ready per-customer
+    summary (see `remedy.rfm`). `progress`, if given, is called with 'reading', 'fitting' and
+    'scoring'. Raises `UsageError` for bad options or an unreadable file, `InputError` for bad
+    content or data the models cannot be fitted to.
     """
-    name = str(source)
-    unit_days, horizon = _check_options(options)
+    unit_days, _ = _check_options(options)
     step = progress or (lambda stage: None)
     step("reading")
+    summary = load_summary(source, data, options, unit_days)
+    return estimate_from_summary(summary, options, progress=step)
+
+
+def load_summary(
+    source: str | Path, data: bytes | None, options: ClvOptions, unit_days: float
+) -> CustomerSummary:
+    """The per-customer summary of `source`, read the way its kind needs (see `remedy.rfm`)."""
+    from remedy import rfm
+
+    name = str(source)
+    kind = rfm.input_kind(name, options.summary, data)
+    if kind == "summary":
+        return rfm.read_summary_file(name, unit_days, data)
+    if kind != "csv":
+        return rfm.summarise_with_duckdb(
+            name, kind, unit_days, options.columns(), options.as_of, options.holdout_from
+        )
     orders = read_orders(source, data, options.customer_col, options.date_col, options.amount_col)
     if len(orders) == 0:
         raise InputError(f"{name}: has a header but no orders (expected one order per line)")
-    history = _customer_history(orders, options.as_of)
-    # Keep only what the result needs from the orders: their arrays are not needed any more.
-    all_ids, columns, n_orders = orders.customer_ids, orders.columns, len(orders)
-    del orders
-    warnings = list(history.warnings)
-    customers = len(history.frequency)
+    return rfm.summarise_orders(orders, unit_days, options.as_of, options.holdout_from)
+
+
+def estimate_from_summary(
+    summary: CustomerSummary,
+    options: ClvOptions = ClvOptions(),
+    progress: Callable[[str], None] | None = None,
+) -> ClvResult:
+    """Fit and score from a per-customer summary (the second half of `estimate_clv`)."""
+    unit_days, horizon = _check_options(options)
+    if not math.isclose(unit_days, summary.unit_days):
+        raise ValueError("the summary was made for another time unit")
+    step = progress or (lambda stage: None)
+    name = summary.source
+    warnings = list(summary.warnings)
+    customers = summary.customers
     if customers == 0:
-        raise InputError(f"{name}: no order has a positive amount, so there is nothing to value")
+        raise InputError(f"{name}: no customer has a purchase, so there is nothing to value")
     if customers < MIN_CUSTOMERS:
         raise InputError(
             f"{name}: only {customers} customer with a purchase; the models learn from many "
             "customers (give the full order history, ideally hundreds of customers)"
         )
-    repeat = int(np.count_nonzero(history.frequency))
+    repeat = int(np.count_nonzero(summary.frequency))
     if repeat == 0:
         raise InputError(
             f"{name}: no customer bought again on a later day, so repeat buying cannot be "
@@ -423,9 +478,8 @@ def estimate_clv(
         )
 
     step("fitting")
-    groups = _group_days(history.frequency, history.recency_days, history.T_days)
-    x_g, rd_g, td_g, counts, group_of = groups
-    bgnbd = fit_bgnbd(x_g, rd_g / unit_days, td_g / unit_days, weights=counts)
+    x_g, tx_g, T_g, counts, group_of = _groups(summary)
+    bgnbd = fit_bgnbd(x_g, tx_g, T_g, weights=counts)
     if not bgnbd.convergence.converged:
         raise InputError(
             f"{name}: the BG/NBD model did not converge ({bgnbd.convergence.message}; "
@@ -435,10 +489,10 @@ def estimate_clv(
     warnings.extend(_bound_warnings("BG/NBD", bgnbd.convergence.at_bounds))
     warnings.extend(_flat_warnings(bgnbd))
 
-    repeaters = history.frequency > 0
-    mean_value = history.mean_transaction_value
+    spenders = summary.spend_frequency > 0
+    mean_value = summary.mean_transaction_value
     gamma_gamma, fallback = _fit_spend(
-        history.frequency[repeaters], history.monetary[repeaters], warnings
+        summary.spend_frequency[spenders], summary.monetary[spenders], warnings
     )
     if fallback is not None:
         warnings.append(
@@ -447,25 +501,34 @@ def estimate_clv(
         )
 
     step("scoring")
-    T_units = td_g / unit_days
-    p_alive_g = bgnbd_p_alive(bgnbd.params, x_g, rd_g / unit_days, T_units)
+    p_alive_g = bgnbd_p_alive(bgnbd.params, x_g, tx_g, T_g)
     expected_g, discounted_g = _expected_and_discounted(
-        bgnbd.params, x_g, T_units, p_alive_g, horizon, unit_days, options.discount_rate
+        bgnbd.params, x_g, T_g, p_alive_g, horizon, unit_days, options.discount_rate
     )
+    predict = horizon if options.predict is None else options.predict
+    if predict != horizon:
+        expected_g = bgnbd_expected_purchases(bgnbd.params, predict, x_g, tx_g, T_g)
     if gamma_gamma is not None:
-        spend = gamma_gamma_expected_spend(gamma_gamma.params, history.frequency, history.monetary)
+        spend = gamma_gamma_expected_spend(
+            gamma_gamma.params, summary.spend_frequency, summary.monetary
+        )
     else:
         spend = np.full(customers, mean_value)
     margin = 1.0 if options.gross_margin is None else options.gross_margin
     clv = discounted_g[group_of] * spend * margin
+    holdout = None
+    if summary.holdout_purchases is not None:
+        from remedy.holdout import validate_holdout
 
-    as_of = history.as_of
+        holdout = validate_holdout(bgnbd.params, summary)
+        warnings.extend(holdout.warnings)
+
     return ClvResult(
         source=name,
-        columns=columns,
+        columns=summary.columns,
         time_unit=options.time_unit,
         unit_days=unit_days,
-        as_of=as_of,
+        as_of=summary.as_of,
         horizon=horizon,
         discount_rate=options.discount_rate,
         gross_margin=options.gross_margin,
@@ -473,23 +536,34 @@ def estimate_clv(
         gamma_gamma=gamma_gamma,
         spend_fallback=fallback,
         mean_transaction_value=mean_value,
-        orders=n_orders,
-        transactions=history.transactions,
-        customer_ids=(
-            all_ids
-            if len(history.codes) == len(all_ids)
-            else [all_ids[code] for code in history.codes.tolist()]
-        ),
-        frequency=history.frequency,
-        recency=history.recency_days / unit_days,
-        T=history.T_days / unit_days,
-        monetary_value=history.monetary,
+        orders=summary.orders,
+        transactions=summary.transactions,
+        customer_ids=summary.customer_ids,
+        frequency=summary.frequency,
+        recency=summary.recency,
+        T=summary.T,
+        monetary_value=summary.monetary,
         p_alive=p_alive_g[group_of],
         expected_purchases=expected_g[group_of],
         expected_spend=spend,
         clv=clv,
         warnings=warnings,
+        predict=predict,
+        holdout=holdout,
     )
+
+
+def _groups(
+    summary: CustomerSummary,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Customers grouped by identical (x, t_x, T), in time units, with counts and each
+    customer's group; integer arithmetic when the summary is in whole days."""
+    if summary.recency_days is not None and summary.T_days is not None:
+        x, rd, td, counts, group_of = _group_days(
+            summary.frequency, summary.recency_days, summary.T_days
+        )
+        return x, rd / summary.unit_days, td / summary.unit_days, counts, group_of
+    return group_customers(summary.frequency, summary.recency, summary.T)
 
 
 def _check_options(options: ClvOptions) -> tuple[float, float]:
@@ -516,90 +590,6 @@ def _check_options(options: ClvOptions) -> tuple[float, float]:
     return TIME_UNIT_DAYS[options.time_unit], float(horizon)
 
 
-@dataclass(frozen=True)
-class _History:
-    """Per-customer purchase summaries (customers with at least one purchase)."""
-
-    codes: np.ndarray  # customer code in `Orders.customer_ids`
-    frequency: np.ndarray  # int64
-    recency_days: np.ndarray  # int64
-    T_days: np.ndarray  # int64
-    monetary: np.ndarray  # float64, mean repeat transaction total (0 when frequency is 0)
-    as_of: dt.date
-    transactions: int
-    mean_transaction_value: float
-    warnings: tuple[str, ...]
-
-
-def _customer_history(orders: Orders, as_of: dt.date | None) -> _History:
-    """Merge same-day orders into transactions and summarise each customer's purchases."""
-    days: np.ndarray = orders.date.astype(np.int64)
-    last_day = int(days.max())
-    if as_of is None:
-        as_of_day = last_day
-    else:
-        as_of_day = (as_of - dt.date(1970, 1, 1)).days
-        later = np.flatnonzero(days > as_of_day)
-        if len(later):
-            first = later[np.argmin(orders.line[later])]
-            raise InputError(
-                f"{orders.source}:{orders.line[first]}: {orders.columns[1]}: "
-                f"{orders.date[first]} is after the as-of date {as_of.isoformat()} (remove "
-                "later orders from the file, or pass a later --as-of)"
-            )
-    first_day = int(days.min())
-    span = as_of_day - first_day + 1
-
-    # One sort by (customer, day) gives transactions and customers as contiguous runs.
-    key = orders.customer * span + (days - first_day)
-    order = np.argsort(key, kind="stable")
-    sorted_key = key[order]
-    starts = np.flatnonzero(np.concatenate(([True], sorted_key[1:] != sorted_key[:-1])))
-    totals = np.add.reduceat(orders.amount[order], starts)
-    transaction_key = sorted_key[starts]
-    del order, sorted_key, key
-
-    warnings: list[str] = []
-    positive = totals > 0
-    dropped = len(totals) - int(np.count_nonzero(positive))
-    if dropped:
-        warnings.append(
-            f"{dropped} customer-day transaction(s) with a total of zero or less (refunds, "
-            "returns on a later day) are not counted as purchases"
-        )
-    totals = totals[positive]
-    transaction_key = transaction_key[positive]
-    customer = transaction_key // span
-    day = transaction_key % span + first_day
-
-    first_of = np.flatnonzero(np.diff(customer, prepend=-1))
-    last_of = np.append(first_of[1:], len(customer))[: len(first_of)] - 1
-    codes = customer[first_of]
-    lost = len(orders.customer_ids) - len(codes)
-    if lost:
-        warnings.append(
-            f"{lost} customer(s) have no purchase with a positive total and are left out"
-        )
-    frequency = (last_of - first_of).astype(np.int64)
-    repeat_totals = totals.copy()
-    repeat_totals[first_of] = 0.0
-    repeat_sum = np.add.reduceat(repeat_totals, first_of) if len(first_of) else np.zeros(0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        monetary = np.where(frequency > 0, repeat_sum / np.maximum(frequency, 1), 0.0)
-    # Codes are in order of first appearance and the sort keeps customers in code order.
-    return _History(
-        codes=codes,
-        frequency=frequency,
-        recency_days=(day[last_of] - day[first_of]).astype(np.int64),
-        T_days=(as_of_day - day[first_of]).astype(np.int64),
-        monetary=monetary,
-        as_of=dt.date(1970, 1, 1) + dt.timedelta(days=as_of_day),
-        transactions=len(totals),
-        mean_transaction_value=float(totals.mean()) if len(totals) else 0.0,
-        warnings=tuple(warnings),
-    )
-
-
 def _group_days(
     frequency: np.ndarray, recency_days: np.ndarray, T_days: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -621,7 +611,11 @@ def _fit_spend(
             f"Gamma-Gamma needs at least {MIN_GAMMA_GAMMA_CUSTOMERS} repeat customers "
             f"(found {len(frequency)})"
         )
-    fit = fit_gamma_gamma(frequency, monetary)
+    # A canonical order makes the fit independent of the order customers came in (sorted by
+    # id from DuckDB, by first appearance from the CSV reader): the optimiser's last digits
+    # depend on the order of the sums.
+    canonical = np.lexsort((monetary, frequency))
+    fit = fit_gamma_gamma(frequency[canonical], monetary[canonical])
     if not fit.convergence.converged:
         return None, f"the Gamma-Gamma model did not converge ({fit.convergence.message})"
     if fit.convergence.at_bounds:
@@ -941,8 +935,56 @@ def _maximise(
             break
     assert best is not None
     theta, value, convergence = best
+    if convergence.converged and not convergence.at_bounds:
+        theta, value = _newton_polish(objective, theta, value, lower, upper)
     errors = _standard_errors(objective, theta, names, total_weight)
     return theta, -value * total_weight, convergence, errors
+
+
+def _newton_polish(
+    objective: Callable[[np.ndarray], tuple[float, np.ndarray]],
+    theta: np.ndarray,
+    value: float,
+    lower: np.ndarray,
+    upper: np.ndarray,
+) -> tuple[np.ndarray, float]:
+    """A few Newton steps from the quasi-Newton optimum, kept only while they do not worsen it.
+
+    L-BFGS-B stops on a relative change of the objective, which on a flat ridge (Gamma-Gamma's
+    p, q, v move together) leaves the parameters loose in their 7th digit: the same customers
+    in another order, or sums rounded differently, would land elsewhere on the ridge. Newton's
+    method drives the gradient itself to zero, so equal data give equal estimates to ~1e-10.
+    """
+    step = 1e-5
+    n = len(theta)
+    for _ in range(4):
+        gradient = objective(theta)[1]
+        hessian = np.empty((n, n))
+        with np.errstate(all="ignore"):
+            for j in range(n):
+                shift = np.zeros(n)
+                shift[j] = step
+                hessian[:, j] = (objective(theta + shift)[1] - objective(theta - shift)[1]) / (
+                    2 * step
+                )
+        hessian = (hessian + hessian.T) / 2
+        try:
+            move = np.linalg.solve(hessian, gradient)
+        except np.linalg.LinAlgError:
+            break
+        candidate = np.clip(theta - move, lower, upper)
+        with np.errstate(all="ignore"):
+            candidate_value = float(objective(candidate)[0])
+        # Near the optimum the objective is flat to rounding error, so a step is accepted when
+        # it does not worsen the objective beyond that noise.
+        if not (
+            np.isfinite(candidate_value) and candidate_value <= value + 1e-12 * max(1.0, abs(value))
+        ):
+            break
+        theta, value = candidate, candidate_value
+        if np.max(np.abs(move)) < 1e-12:
+            break
+    return theta, value
 
 
 def _standard_errors(
@@ -1161,6 +1203,29 @@ def bgnbd_expected_purchases(
     t_arr = np.broadcast_to(np.asarray(t, dtype=np.float64), x.shape)
     if_alive = _expected_if_alive(r, alpha, a, b, x, T_arr, t_arr)
     return np.maximum(if_alive, 0.0) * bgnbd_p_alive(params, frequency, recency, T)
+
+
+def expected_purchases_between(
+    params: Sequence[float],
+    start: float | np.ndarray,
+    end: float | np.ndarray,
+    frequency: np.ndarray,
+    recency: np.ndarray,
+    T: np.ndarray,
+) -> np.ndarray:
+    """Expected purchases in (T + start, T + end] given (x, t_x, T), for 0 <= start <= end.
+
+    The difference of eq. (10) at the two ends: a window that opens after the as-of date the
+    model was fitted to (say, the weeks after an incident) needs no refit. Times in the fit's
+    time unit, counted from each customer's T.
+    """
+    start_arr = np.asarray(start, dtype=np.float64)
+    end_arr = np.asarray(end, dtype=np.float64)
+    if (start_arr < 0).any() or (end_arr < start_arr).any():
+        raise ValueError("need 0 <= start <= end")
+    later = bgnbd_expected_purchases(params, end_arr, frequency, recency, T)
+    earlier = bgnbd_expected_purchases(params, start_arr, frequency, recency, T)
+    return np.maximum(later - earlier, 0.0)
 
 
 def discount_steps(
@@ -1410,6 +1475,17 @@ def _sig(value: float, digits: int = 6) -> float:
     return float(f"{value:.{digits}g}")
 
 
+def _finite(value: Any) -> Any:
+    """`value` with every non-finite float inside it replaced by None (strict JSON)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_finite(item) for item in value]
+    return value
+
+
 def _errors_json(errors: dict[str, float]) -> dict[str, float | None]:
     """Standard errors for JSON: None where the Hessian gave none (JSON has no NaN)."""
     return {name: _sig(e, 3) if math.isfinite(e) else None for name, e in errors.items()}
@@ -1430,8 +1506,9 @@ def _text_report(result: ClvResult, width: int) -> str:
     bg = result.bgnbd
     unit = result.time_unit
     lines.append(f"Customer lifetime value: {result.source}")
+    as_of = "as given in the summary" if result.as_of is None else result.as_of.isoformat()
     lines.append(
-        f"as of {result.as_of.isoformat()}, horizon {_fmt(result.horizon)} {unit}s, "
+        f"as of {as_of}, horizon {_fmt(result.horizon)} {unit}s, "
         f"discount {result.discount_rate:.1%}/year, CLV = "
         + (
             f"expected margin ({result.gross_margin:.0%} of revenue)"
@@ -1439,10 +1516,10 @@ def _text_report(result: ClvResult, width: int) -> str:
             else "expected revenue"
         )
     )
-    lines.append(
-        f"{result.customers:,} customers ({result.repeat_customers:,} repeat), "
-        f"{result.orders:,} orders, {result.transactions:,} transactions"
-    )
+    counts = f"{result.customers:,} customers ({result.repeat_customers:,} repeat)"
+    if result.orders is not None and result.transactions is not None:
+        counts += f", {result.orders:,} orders, {result.transactions:,} transactions"
+    lines.append(counts)
     lines.append("")
     se = bg.standard_errors
 
@@ -1512,6 +1589,9 @@ def _text_report(result: ClvResult, width: int) -> str:
         lines.append(f"{name:<{id_width}} " + " ".join(cells))
     lines.append("")
     lines.extend(_histogram(result.clv, width))
+    if result.holdout is not None:
+        lines.append("")
+        lines.extend(result.holdout.text_lines())
     if result.warnings:
         lines.append("")
         lines.append("Warnings")

@@ -16,10 +16,18 @@ Accepted values:
 
 * dates: `YYYY-MM-DD`, optionally followed by `T` or a space and a time, which is ignored;
 * amounts: a plain decimal number (`12.5`, `-3`, `.75`), optionally signed, optionally with a
-  leading currency symbol (`$`, `€`, `£`), optionally with thousands separators written in the
-  strict form `1,234.50` (only possible inside quotes) or an exponent (`1e3`). Anything else,
-  including `nan`, `inf` and the decimal comma (`12,50`), is an error rather than a guess;
+  leading currency symbol (`$`, `€`, `£`) or an exponent (`1e3`). Thousands separators are read
+  exactly when they cannot be misread: `1,234.50` (with a decimal point), `1,234,567` (several
+  groups) or `$1,234` (a dollar or pound sign); a bare `1,234` could mean 1.234 and is an error
+  (in a CSV a comma only survives inside quotes). Anything else, including `nan`, `inf`, the
+  decimal comma (`12,50`) and magnitudes of `MAX_AMOUNT` or more (which also keeps every sum
+  finite), is an error rather than a guess;
 * customer ids: any non-empty text; surrounding spaces are removed from every field.
+
+A row with more or fewer fields than the header, a column name that appears twice, NUL bytes,
+text that is not UTF-8 and a quote that is never closed are errors naming the line where the
+problem starts. Messages quote at most a short excerpt of the data (`excerpt`), so a hostile
+file cannot flood a CI log.
 """
 
 from __future__ import annotations
@@ -46,6 +54,12 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
 
 _FLAGS = {"customer": "--customer-col", "date": "--date-col", "amount": "--amount-col"}
 
+MAX_AMOUNT = 1e15
+"""Amounts of this magnitude or more are refused: no order is worth a quadrillion in any currency,
+and with every amount below it no sum of orders can overflow to infinity."""
+
+_EXCERPT = 40  # characters of user data quoted in a message
+
 # Rows are processed in chunks so that the temporary index matrices stay small (tens of MB).
 _CHUNK = 1 << 17
 # The longest amount field decoded by the vectorised parser; longer ones go the slow way.
@@ -59,7 +73,7 @@ _DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], d
 
 _DATE_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[T ].*)?")
 _AMOUNT_RE = re.compile(
-    r"(?P<sign1>[+-]?)\s*[$€£]?\s*(?P<sign2>[+-]?)"
+    r"(?P<sign1>[+-]?)\s*(?P<currency>[$€£]?)\s*(?P<sign2>[+-]?)"
     r"(?P<number>\d{1,3}(?:,\d{3})+(?:\.\d*)?|\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)"
 )
 
@@ -85,6 +99,70 @@ class Orders:
         return len(self.amount)
 
 
+def excerpt(value: str, limit: int = _EXCERPT) -> str:
+    """A short, printable, quoted excerpt of user data for an error message.
+
+    Control characters are escaped and long values cut, with their length, so a message stays one
+    short line whatever the file holds.
+    """
+    shown = value[:limit]
+    text = repr(shown)
+    if len(value) > limit:
+        text = f"{text[:-1]}…{text[-1]} ({len(value):,} characters)"
+    return text
+
+
+def _columns_found(header: Sequence[str]) -> str:
+    """The header summarised for a message: the first few names, each cut short."""
+    shown = ", ".join(excerpt(name, 20)[1:-1] for name in header[:6])
+    return shown + (f", … ({len(header):,} columns)" if len(header) > 6 else "")
+
+
+IN_MEMORY_LIMIT = 24 * 2**20
+"""Plain CSVs up to this size are read in memory by the strict reader here; larger ones, and
+Parquet and gzip files, are summarised by DuckDB out of core (`remedy.rfm`). Measured: below
+it the in-memory reader is faster (no DuckDB import); above it DuckDB's parallel reader is,
+and the in-memory reader's peak memory (about 8 times the file) would grow without bound."""
+
+PRECISE_LIMIT = 64 * 2**20
+"""A file the out-of-core reader refuses is re-read by the strict in-memory reader, for a
+message naming the line, when it is no larger than this (its peak memory stays under 1 GiB)."""
+
+
+def in_memory_limit() -> int:
+    """`IN_MEMORY_LIMIT`, or `REMEDY_IN_MEMORY_BYTES` when set (tests use it)."""
+    import os
+
+    raw = os.environ.get("REMEDY_IN_MEMORY_BYTES", "")
+    return int(raw) if raw.isdigit() else IN_MEMORY_LIMIT
+
+
+def check_source(source: str | Path) -> Path:
+    """The path of an input file, checked: it exists and is a file we can read.
+
+    Every reader opens its file through this (in memory via `read_source`, or by handing the
+    checked path to DuckDB or gzip), so a stricter opener has one place to plug in.
+    """
+    name = str(source)
+    path = Path(source)
+    if not path.exists():
+        raise UsageError(f"{name}: no such file")
+    if path.is_dir():
+        raise UsageError(f"{name}: is a folder, not a file")
+    if not path.is_file():
+        raise UsageError(f"{name}: is not a regular file")
+    return path
+
+
+def source_size(source: str | Path) -> int | None:
+    """The size of a regular file in bytes (None for anything else, e.g. a pipe)."""
+    try:
+        path = Path(source)
+        return path.stat().st_size if path.is_file() else None
+    except OSError:
+        return None
+
+
 def read_source(source: str | Path, data: bytes | None = None) -> bytes:
     """Return the bytes of `source`: `data` when given, standard input for `-`, else the file."""
     if data is not None:
@@ -103,6 +181,31 @@ def read_source(source: str | Path, data: bytes | None = None) -> bytes:
         raise UsageError(f"{name}: cannot read it ({exc.strerror})") from None
 
 
+def read_header(name: str, first_line: bytes) -> list[str]:
+    """The column names of a CSV header line (quotes allowed), for the out-of-core readers."""
+    if b"\x00" in first_line:
+        raise InputError(
+            f"{name}:1: contains NUL bytes, so it is not a UTF-8 text CSV (save it as CSV UTF-8)"
+        )
+    if first_line.startswith(b"\xef\xbb\xbf"):
+        first_line = first_line[3:]
+    text = _decode(name, 1, first_line).rstrip("\r\n")
+    if not text.strip():
+        raise InputError(f"{name}: is empty (expected a header line and one order per line)")
+    try:
+        return [field.strip() for field in next(csv.reader([text], strict=True))]
+    except csv.Error:
+        raise InputError(f"{name}:1: the header's quotes are not balanced (check line 1)") from None
+
+
+def pick_columns(
+    name: str, header: list[str], wanted: tuple[str | None, str | None, str | None]
+) -> tuple[str, str, str]:
+    """The customer, date and amount column names in `header` (see `COLUMN_ALIASES`)."""
+    picked = _pick_columns(name, header, *wanted)
+    return header[picked[0]], header[picked[1]], header[picked[2]]
+
+
 def read_orders(
     source: str | Path,
     data: bytes | None = None,
@@ -117,9 +220,12 @@ def read_orders(
     """
     name = str(source)
     raw = read_source(source, data)
-    if b"\x00" in raw:
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        line = raw.count(b"\n", 0, nul) + 1
         raise InputError(
-            f"{name}: contains NUL bytes, so it is not a UTF-8 text CSV (save it as CSV UTF-8)"
+            f"{name}:{line}: contains NUL bytes, so it is not a UTF-8 text CSV "
+            "(save it as CSV UTF-8)"
         )
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
@@ -152,7 +258,15 @@ def _pick_columns(
             f"{'semicolons' if ';' in header[0] else 'tabs'} (save it as comma-separated CSV)"
         )
     lowered = [column.lower() for column in header]
-    found = ", ".join(header)
+    seen: set[str] = set()
+    for column in lowered:
+        if column and column in seen:
+            raise InputError(
+                f"{name}:1: column {excerpt(column)} appears twice in the header "
+                "(rename one, so it is clear which to read)"
+            )
+        seen.add(column)
+    found = _columns_found(header)
     indexes: list[int] = []
     for role, wanted in (("customer", customer_col), ("date", date_col), ("amount", amount_col)):
         if wanted is not None:
@@ -162,7 +276,7 @@ def _pick_columns(
                 index = lowered.index(wanted.strip().lower())
             else:
                 raise InputError(
-                    f"{name}:1: no column named {wanted!r} for the {role} "
+                    f"{name}:1: no column named {excerpt(wanted)} for the {role} "
                     f"(columns found: {found}; check {_FLAGS[role]})"
                 )
         else:
@@ -175,7 +289,7 @@ def _pick_columns(
             index = lowered.index(candidates[0])
         if index in indexes:
             raise InputError(
-                f"{name}:1: column {header[index]!r} cannot be both the "
+                f"{name}:1: column {excerpt(header[index])} cannot be both the "
                 f"{('customer', 'date', 'amount')[indexes.index(index)]} and the {role} "
                 f"(choose another with {_FLAGS[role]})"
             )
@@ -497,7 +611,7 @@ def _date_from_text(name: str, line: int, column: str, text: str) -> int:
             pass
     if not value:
         raise InputError(f"{name}:{line}: {column}: is empty (every order needs a date)")
-    raise InputError(f"{name}:{line}: {column}: {value!r} is not a date (use YYYY-MM-DD)")
+    raise InputError(f"{name}:{line}: {column}: {excerpt(value)} is not a date (use YYYY-MM-DD)")
 
 
 # --- Amounts -----------------------------------------------------------------------------------
@@ -567,14 +681,27 @@ def _amount_from_text(name: str, line: int, column: str, text: str) -> float:
     value = text.strip()
     match = _AMOUNT_RE.fullmatch(value)
     if match and not (match["sign1"] and match["sign2"]):
-        number = float(match["number"].replace(",", ""))
-        if np.isfinite(number):
-            return -number if "-" in (match["sign1"] + match["sign2"]) else number
+        digits = match["number"]
+        if digits.count(",") == 1 and "." not in digits and match["currency"] not in ("$", "£"):
+            raise InputError(
+                f"{name}:{line}: {column}: {excerpt(value)} is ambiguous (a thousands separator "
+                "or a decimal comma?); write 1234 or 1.234"
+            )
+        number = float(digits.replace(",", ""))
+        if number >= MAX_AMOUNT:
+            raise InputError(
+                f"{name}:{line}: {column}: {excerpt(value)} is too large for an order amount "
+                f"(the limit is {MAX_AMOUNT:.0e}; check the column and its unit)"
+            )
+        return -number if "-" in (match["sign1"] + match["sign2"]) else number
     if not value:
         raise InputError(f"{name}:{line}: {column}: is empty (every order needs an amount)")
-    raise InputError(
-        f"{name}:{line}: {column}: {value!r} is not an amount (use a plain number like 1234.50)"
+    hint = (
+        "NaN and infinity are not amounts"
+        if value.strip("+-").lower() in ("nan", "inf", "infinity")
+        else "use a plain number like 1234.50"
     )
+    raise InputError(f"{name}:{line}: {column}: {excerpt(value)} is not an amount ({hint})")
 
 
 # --- The csv-module path: files with quotes ----------------------------------------------------
@@ -589,6 +716,7 @@ def _read_with_csv_module(
 ) -> Orders:
     text = _decode_all(name, raw)
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    previous = 0  # the last line of the last complete record
     try:
         header = [field.strip() for field in next(reader)]
         picked = _pick_columns(name, header, customer_col, date_col, amount_col)
@@ -617,7 +745,15 @@ def _read_with_csv_module(
             amounts.append(row[picked[2]].strip().encode("utf-8"))
             lines.append(line)
     except csv.Error as exc:
-        raise InputError(f"{name}:{reader.line_num}: {exc} (check the quotes)") from None
+        # The record that failed began on the line after the last good one: that is where an
+        # unclosed quote was opened, however far the parser read looking for its end.
+        start = previous + 1
+        if "end of data" in str(exc) or reader.line_num > start:
+            raise InputError(
+                f"{name}:{start}: a quoted field starting on this line is never closed "
+                "(check the quotes on this line)"
+            ) from None
+        raise InputError(f"{name}:{start}: {exc} (check the quotes)") from None
     if not ids:
         return _empty_orders(name, columns)
     line_array = np.array(lines, dtype=np.int64)

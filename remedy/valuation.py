@@ -57,13 +57,19 @@ def value_from_history(
     import numpy as np
 
     from remedy.clv import ClvOptions, estimate_clv
+    from remedy.rfm import looks_like_summary
 
     orders = incident.customers.orders
     if not orders.is_file():
         raise UsageError(f"{orders}: customers.orders file not found")
+    # An order log (CSV, .csv.gz, Parquet) or a per-customer summary, told apart by its columns
+    # (a summary's recency and T are in weeks, the default time unit).
     result = estimate_clv(
         orders,
-        options=ClvOptions(gross_margin=incident.business.gross_margin),
+        options=ClvOptions(
+            gross_margin=incident.business.gross_margin,
+            summary=looks_like_summary(str(orders)),
+        ),
         progress=progress,
     )
     by_id = result.clv_by_customer()

@@ -108,3 +108,74 @@ def test_clv_empty_file_is_input_error(runner: CliRunner, tmp_path: Path) -> Non
     path.write_text("")
     result = runner.invoke(app, ["clv", str(path)])
     assert result.exit_code == 1 and result.stderr.strip()
+
+
+def test_duckdb_is_imported_only_for_the_inputs_that_need_it(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = history(tmp_path)
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from remedy.cli import app\n"
+        "runner = CliRunner()\n"
+        "assert runner.invoke(app, ['--help']).exit_code == 0\n"
+        "assert runner.invoke(app, ['check', sys.argv[1]]).exit_code == 0\n"
+        "before = sorted({'duckdb', 'pyarrow', 'scipy'} & set(sys.modules))\n"
+        "assert runner.invoke(app, ['clv', sys.argv[2], '-f', 'json']).exit_code == 0\n"
+        "print(before, 'duckdb' in sys.modules)\n"
+    )
+    incidents = str(Path(__file__).resolve().parent.parent / "incidents")
+    out = subprocess.run(
+        [sys.executable, "-c", code, incidents, str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip() == "[] False"
+
+
+def test_clv_holdout_and_predict_through_the_cli(runner: CliRunner, tmp_path: Path) -> None:
+    path = history(tmp_path)
+    args = ["clv", str(path), "--holdout-from", "2024-07-01", "--predict", "4", "-f", "json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    holdout = data["holdout"]
+    assert holdout["holdout_from"] == "2024-07-01"
+    assert sum(row["customers"] for row in holdout["by_frequency"]) == holdout["customers"]
+    assert holdout["total_actual"] > 0 and holdout["mean_absolute_error"] >= 0
+    assert data["summary"]["predict"] == 4 and data["summary"]["as_of"] == "2024-06-30"
+    table = runner.invoke(app, ["clv", str(path), "--holdout-from", "2024-07-01"])
+    assert table.exit_code == 0 and "Holdout 2024-07-01" in table.stdout
+    late = runner.invoke(app, ["clv", str(path), "--holdout-from", "2030-01-01"])
+    assert late.exit_code == 2 and late.stderr.startswith("--holdout-from: 2030-01-01")
+
+
+def test_clv_json_is_strict_even_for_huge_amounts(runner: CliRunner, tmp_path: Path) -> None:
+    path = history(tmp_path)
+    text = path.read_text() + "c1,2024-03-03,1e308\nc1,2024-03-03,1e308\n"
+    path.write_text(text)
+    result = runner.invoke(app, ["clv", str(path), "-f", "json"])
+    assert result.exit_code == 1
+    assert "too large for an order amount" in result.stderr and "Traceback" not in result.output
+    assert result.stderr.count("\n") == 1 and len(result.stderr) <= 301
+
+
+def test_clv_summary_flag_reads_a_summary(runner: CliRunner, tmp_path: Path) -> None:
+    rows = ["customer_id,frequency,recency,T,monetary_value"]
+    rows += [
+        f"s{i},{i % 4},{(i % 4) * 3},{20 + i % 9},{(10 + i) * (i % 4 > 0)}" for i in range(200)
+    ]
+    path = tmp_path / "rfm.csv"
+    path.write_text("\n".join(rows) + "\n")
+    result = runner.invoke(app, ["clv", str(path), "--summary", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["summary"]["customers"] == 200 and data["summary"]["as_of"] is None
+    assert data["columns"] is None and data["summary"]["orders"] is None
+    table = runner.invoke(app, ["clv", str(path), "--summary"])
+    assert table.exit_code == 0 and "200 customers" in table.stdout
+    both = runner.invoke(app, ["clv", str(path), "--summary", "--holdout-from", "2024-01-01"])
+    assert both.exit_code == 2

@@ -13,9 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from remedy import clv
+from remedy import clv, rfm
 from remedy.clv import ClvOptions, estimate_clv
 from remedy.errors import InputError, UsageError
+from remedy.orders import read_orders
 
 CDNOW = (0.243, 4.414, 0.793, 2.426)
 SPEND = (6.25, 3.74, 15.44)
@@ -520,32 +521,58 @@ def test_same_day_orders_are_one_transaction() -> None:
     assert result.orders == len(rows) + 4
 
 
-def test_negative_amounts_net_and_non_positive_days_are_dropped() -> None:
+def test_negative_days_are_not_purchases_and_zero_value_days_are() -> None:
     rows = base_rows()
     extra = [
         "n,2024-03-01,30",
         "n,2024-03-01,-10",  # same-day return: nets to 20
         "n,2024-03-20,-5",  # later refund alone: not a purchase
         "n,2024-04-10,12",
+        "n,2024-04-20,0",  # a free sample: a purchase with no spend
         "refund-only,2024-03-02,-9",
+        "free,2024-03-03,0",  # first order free: still a customer
+        "free,2024-03-10,8",
     ]
     result = estimate_clv("o.csv", csv(*rows, *extra))
     n = result.customer_ids.index("n")
-    assert result.frequency[n] == 1
-    assert result.monetary_value[n] == 12.0
+    assert result.frequency[n] == 2  # 04-10 and 04-20
+    assert result.recency[n] == pytest.approx(50 / 7)
+    assert result.monetary_value[n] == 12.0  # spend counts the positive repeat day only
+    free = result.customer_ids.index("free")
+    assert result.frequency[free] == 1 and result.monetary_value[free] == 8.0
     assert "refund-only" not in result.customer_ids
-    assert any("total of zero or less" in w and w.startswith("2 ") for w in result.warnings)
+    assert any("negative total" in w and w.startswith("2 ") for w in result.warnings)
     assert any("1 customer(s) have no purchase" in w for w in result.warnings)
 
 
-def test_orders_after_as_of_are_an_error_naming_the_line() -> None:
+def test_absolute_recency_and_T_on_a_hand_computed_example() -> None:
+    # a: first 2024-01-01, repeats 01-08 and 01-22; as-of 2024-01-29 -> t_x 21 d, T 28 d.
+    # b: one purchase on 2024-01-15 -> t_x 0, T 14 d. c: 01-02 and 01-29 -> t_x 27, T 27.
+    rows = ["a,2024-01-01,10", "a,2024-01-08,5", "a,2024-01-22,7", "b,2024-01-15,3"]
+    rows += ["c,2024-01-02,4", "c,2024-01-29,6"]
+    summary = rfm.summarise_orders(read_orders("o.csv", csv(*rows)), unit_days=7.0)
+    assert summary.as_of == dt.date(2024, 1, 29)
+    assert summary.customer_ids == ["a", "b", "c"]
+    assert summary.frequency.tolist() == [2, 0, 1]
+    assert summary.recency_days is not None and summary.T_days is not None
+    assert summary.recency_days.tolist() == [21, 0, 27]
+    assert summary.T_days.tolist() == [28, 14, 27]
+    assert summary.recency.tolist() == [3.0, 0.0, 27 / 7]
+    assert summary.T.tolist() == [4.0, 2.0, 27 / 7]
+    assert summary.spend_frequency.tolist() == [2, 0, 1]
+    assert summary.monetary.tolist() == [6.0, 0.0, 6.0]
+    later = rfm.summarise_orders(
+        read_orders("o.csv", csv(*rows)), unit_days=1.0, as_of=dt.date(2024, 2, 5)
+    )
+    assert later.T.tolist() == [35.0, 21.0, 34.0]
+
+
+def test_orders_after_as_of_are_left_out_with_a_warning() -> None:
     rows = base_rows()
     data = csv(*rows[:5], "late,2024-12-01,5", *rows[5:])
-    with pytest.raises(InputError) as info:
-        estimate_clv("o.csv", data, ClvOptions(as_of=dt.date(2024, 8, 1)))
-    assert str(info.value).startswith(
-        "o.csv:7: date: 2024-12-01 is after the as-of date 2024-08-01"
-    )
+    cut = estimate_clv("o.csv", data, ClvOptions(as_of=dt.date(2024, 8, 1)))
+    assert "late" not in cut.customer_ids
+    assert any("1 order(s) dated after the as-of date 2024-08-01" in w for w in cut.warnings)
     later = estimate_clv("o.csv", data, ClvOptions(as_of=dt.date(2024, 12, 31)))
     assert later.as_of == dt.date(2024, 12, 31)
     default = estimate_clv("o.csv", data)
@@ -586,8 +613,8 @@ def test_one_customer_and_empty_files() -> None:
         estimate_clv("o.csv", csv())
     with pytest.raises(InputError, match=r"o\.csv: is empty"):
         estimate_clv("o.csv", b"")
-    with pytest.raises(InputError, match="no order has a positive amount"):
-        estimate_clv("o.csv", csv("a,2024-01-01,-5", "b,2024-01-01,0"))
+    with pytest.raises(InputError, match="no customer has a purchase"):
+        estimate_clv("o.csv", csv("a,2024-01-01,-5", "b,2024-01-01,-1"))
 
 
 def test_bad_csv_line_is_reported(simulated: bytes) -> None:

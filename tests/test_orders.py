@@ -107,7 +107,7 @@ def test_bad_amount_names_line() -> None:
         ("1e3", 1000.0),
         ("0.1", 0.1),
         ("123456789012.345", 123456789012.345),
-        ("12345678901234567890", 12345678901234567890.0),
+        ("123456789012345.67", 123456789012345.67),
     ],
 )
 def test_amount_forms(text: str, value: float) -> None:
@@ -130,6 +130,54 @@ def test_quoted_file_with_thousands_separator_and_commas_in_ids() -> None:
     assert orders.customer_ids == ["Smith, J", "plain"]
     assert orders.amount.tolist() == [1234.5, 2000.0, 3.0]
     assert orders.line.tolist() == [2, 3, 4]
+
+
+def test_grouped_amounts_are_read_only_when_unambiguous() -> None:
+    orders = read('customer_id,date,amount\nc,2024-01-01,"1,234,567"\nc,2024-01-02,"£1,234"\n')
+    assert orders.amount.tolist() == [1234567.0, 1234.0]
+    with pytest.raises(InputError, match=r"^orders\.csv:3: amount: '1,234' is ambiguous"):
+        read('customer_id,date,amount\nc,2024-01-01,1\nc,2024-01-02,"1,234"\n')
+
+
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [("nan", "NaN and infinity"), ("-inf", "NaN and infinity"), ("1e400", "too large"),
+     ("1e15", "too large"), ("2000000000000000", "too large")],
+)  # fmt: skip
+def test_non_finite_and_huge_amounts_are_refused_with_a_hint(text: str, hint: str) -> None:
+    with pytest.raises(InputError, match=rf"^orders\.csv:3: amount: .*{hint}"):
+        read(f"customer_id,date,amount\nc,2024-01-01,1\nc,2024-01-02,{text}\n")
+
+
+def test_duplicate_column_names_are_an_error() -> None:
+    with pytest.raises(InputError, match=r"^orders\.csv:1: column 'amount' appears twice"):
+        read("customer_id,date,amount,Amount\nc,2024-01-01,1,2\n")
+    with pytest.raises(InputError, match="appears twice"):
+        read('customer_id,date,amount,amount\n"c",2024-01-01,1,2\n')
+
+
+def test_nul_bytes_and_unclosed_quotes_name_the_line_where_they_start() -> None:
+    with pytest.raises(InputError, match=r"^orders\.csv:3: contains NUL bytes"):
+        read("customer_id,date,amount\nc,2024-01-01,1\nc,2024-01-02,\x002\nc,2024-01-03,1\n")
+    rows = "".join(f"c,2024-01-0{day},1\n" for day in range(1, 5))
+    text = f'customer_id,date,amount\n{rows}"d,2024-01-06,1\n{rows}{rows}'
+    with pytest.raises(InputError, match=r"^orders\.csv:6: a quoted field starting on this line"):
+        read(text)
+
+
+def test_messages_quote_only_a_short_excerpt_of_the_data() -> None:
+    huge = "9" * 1_000_000
+    for text in (
+        f"customer_id,date,amount\nc,{huge},1\n",
+        f"customer_id,date,amount\nc,2024-01-01,x{huge}\n",
+        "customer_id," + ",".join(f"col{i}" for i in range(100_000)) + "\n",
+        f"customer_id,date,amount,{huge}\nc,2024-01-01,1\n",
+        f"customer_id,date,amount\nc,2024-01-01,1\n{huge},2024-01-01,1,1\n",
+    ):
+        with pytest.raises(InputError) as info:
+            read(text)
+        message = str(info.value)
+        assert len(message) <= 300 and "\n" not in message, message[:400]
 
 
 def test_quoted_file_error_line_numbers_count_embedded_newlines() -> None:
