@@ -199,6 +199,7 @@ class Plan:
     budget: float | None
     call_capacity: int | None
     optimality_gap: float = 0.0
+    floor_offers: tuple[Offer, ...] = ()  # what each segment gets in the floor (a holdout arm)
 
     @property
     def summary(self) -> str:
@@ -588,6 +589,12 @@ def plan_in_detail(
         budget=budget,
         call_capacity=capacity,
         optimality_gap=decision.gap,
+        floor_offers=tuple(
+            _offer(
+                model, incident, s.name, s.customers, model.candidates[floor.picks[k]].options, 0
+            )
+            for k, s in enumerate(model.valuation.segments)
+        ),
     )
     return Planned(plan, model, values, likely, ex, decision, floor)
 
