@@ -68,6 +68,9 @@ class CandidatePlan:
     within_budget: bool
     choice: bool
     why_not: str = ""
+    # Net value over the floor at every percentile 0..100 of the draws: the distribution, for
+    # charts (not in the JSON).
+    net_quantiles: tuple[float, ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,7 @@ class SegmentPlan:
     floor_options: tuple[str, ...]
     floor_cost: float
     floor_value: float  # kept minus cost of the floor (absolute)
+    clv_range: tuple[float, float, float] = (0.0, 0.0, 0.0)  # the CLV input: low, likely, high
 
 
 @dataclass(frozen=True)
@@ -780,7 +784,8 @@ def _candidate_plans(
             row = rows[k][r]
             candidate = model.candidates[row.base]
             cost = _row_cost(table, row)
-            p10, p50, p90 = _pct(stats.draws_of(k, r))
+            draws_of = stats.draws_of(k, r)
+            p10, p50, p90 = _pct(draws_of)
             calls = round(row.share * float(table.calls[k, row.call])) if row.call >= 0 else 0
             out.append(
                 CandidatePlan(
@@ -801,6 +806,7 @@ def _candidate_plans(
                     within_budget=row.within_budget,
                     choice=candidate.choice,
                     why_not=candidate.why_not,
+                    net_quantiles=tuple(float(q) for q in np.percentile(draws_of, np.arange(101))),
                 )
             )
     return tuple(out)
@@ -981,6 +987,7 @@ def _segments(
                 floor_options=model.candidates[f].options,
                 floor_cost=float(table.cost[k, f]),
                 floor_value=float(table.value[k, f]),
+                clv_range=tuple(model.inputs[segment.clv_key].estimate.as_list()),  # type: ignore[arg-type]
             )
         )
         receive, costs = _shares_and_costs(model, m, values)
