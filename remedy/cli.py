@@ -40,9 +40,12 @@ class RemedyGroup(TyperGroup):
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise
         except RemedyError as exc:
-            message = one_line(exc.message)
-            _err(f"remedy: {message}" if isinstance(exc, GateError) else message)
+            _err(f"remedy: {exc.message}" if isinstance(exc, GateError) else exc.message)
             raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            # Outputs are atomic, so nothing half-written is left; say so and exit 130.
+            _err("remedy: interrupted; no output was written")
+            raise typer.Exit(ExitCode.INTERRUPTED) from None
         except BrokenPipeError:
             # The reader went away (`remedy plan ... | head`): nothing more to say.
             devnull = os.open(os.devnull, os.O_WRONLY)
@@ -155,7 +158,8 @@ def _root(
 
 
 def _err(message: str) -> None:
-    sys.stderr.write(message.rstrip("\n") + "\n")
+    """One line on stderr: at most 300 characters, control characters escaped."""
+    sys.stderr.write(one_line(message.rstrip("\n")) + "\n")
 
 
 def _emit(text: str, output: Path | None, force: bool) -> None:
@@ -184,10 +188,11 @@ def _json(data: Any) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
-def _load(file: str) -> Incident:
+def _load(file: str, allow_outside: list[str] | None = None) -> Incident:
+    from remedy.fileio import allowed_folders
     from remedy.load import load_incident
 
-    return load_incident(file)
+    return load_incident(file, allow_outside=allowed_folders(allow_outside or ()))
 
 
 def _console(stderr: bool = False) -> Any:
@@ -198,6 +203,15 @@ def _console(stderr: bool = False) -> Any:
 
 
 OUTPUT = typer.Option(None, "-o", "--output", help="Write the result to this file (atomic).")
+ALLOW_OUTSIDE = typer.Option(
+    None,
+    "--allow-outside",
+    metavar="DIR",
+    help=(
+        "Let the incident name files in DIR, outside its own folder (repeatable; "
+        "also REMEDY_ALLOW_OUTSIDE)."
+    ),
+)
 FORCE = typer.Option(False, "--force", help="Replace an existing output file.")
 
 
@@ -263,20 +277,25 @@ def check(
     format: CheckFormat = typer.Option(
         CheckFormat.text, "--format", "-f", help="text, json or github annotations."
     ),
+    allow_outside: list[str] | None = ALLOW_OUTSIDE,
 ) -> None:
     """Validate incident files: exit 0 when all are valid, 1 when any is not.
 
     Example: remedy check incidents/
     """
     from remedy.errors import IncidentError, InputError, Location, Problem
+    from remedy.fileio import allowed_folders
+    from remedy.load import load_incident
 
+    allowed = allowed_folders(allow_outside or ())
     files = _incident_files(paths)
     if not files:
         raise UsageError(f"no *.yaml or *.yml files in {', '.join(paths)}")
     results: list[tuple[str, list[Problem]]] = []
     for file in files:
         try:
-            results.append((file, _model_problems(file, _load(file))))
+            incident = load_incident(file, allow_outside=allowed)
+            results.append((file, _model_problems(file, incident)))
         except IncidentError as exc:
             results.append((file, exc.problems))
         except (InputError, UsageError) as exc:  # over the size limit, unreadable
@@ -516,6 +535,7 @@ def plan(
         False, "--strict", help="Gate: exit 3 if the plan cannot keep within the budget."
     ),
     templates: Path | None = TEMPLATES,
+    allow_outside: list[str] | None = ALLOW_OUTSIDE,
     output: Path | None = OUTPUT,
     force: bool = FORCE,
 ) -> None:
@@ -524,7 +544,7 @@ def plan(
     Example: remedy plan incidents/6pm-price-cap.yaml --format json
     """
     _precheck_output(output, force)
-    incident = _load(file)
+    incident = _load(file, allow_outside)
     result = _planned(incident, draws, seed, file)
     from remedy.drafts import draft_messages
 
@@ -590,6 +610,7 @@ def explain(
     format: LintFormat = typer.Option(LintFormat.text, "--format", "-f", help="text or json."),
     draws: int = DRAWS,
     seed: int = SEED,
+    allow_outside: list[str] | None = ALLOW_OUTSIDE,
     output: Path | None = OUTPUT,
     force: bool = FORCE,
 ) -> None:
@@ -598,7 +619,7 @@ def explain(
     Example: remedy explain incidents/6pm-price-cap.yaml honor
     """
     _precheck_output(output, force)
-    incident = _load(file)
+    incident = _load(file, allow_outside)
     with _about(file):
         explanation = _explain(incident, option, draws, seed)
     if format is LintFormat.json:
@@ -645,6 +666,7 @@ def drafts(
     templates: Path | None = TEMPLATES,
     draws: int = DRAWS,
     seed: int = SEED,
+    allow_outside: list[str] | None = ALLOW_OUTSIDE,
     force: bool = FORCE,
 ) -> None:
     """Write one message per customer and channel of their plan (mail merge).
@@ -653,7 +675,7 @@ def drafts(
     """
     from remedy.mailmerge import merge
 
-    incident = _load(file)
+    incident = _load(file, allow_outside)
     if incident.customers is None or incident.customers.file is None:
         raise UsageError(
             f"{file}: no customers file (add 'customers: {{file: affected.csv}}' to the incident)"

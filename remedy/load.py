@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -396,19 +397,32 @@ def _display(source: str) -> str:
     return "<stdin>" if source == "-" else source
 
 
-def load_incident(source: str | Path, data: bytes | None = None) -> Incident:
-    """Read and validate one incident file; raise `IncidentError` naming `file:line:col`."""
+def load_incident(
+    source: str | Path, data: bytes | None = None, *, allow_outside: Sequence[str | Path] = ()
+) -> Incident:
+    """Read and validate one incident file; raise `IncidentError` naming `file:line:col`.
+
+    The files it names (`customers.file`, `customers.orders`) resolve relative to its folder
+    (the current folder for `-`) and may not leave it, unless they lie in one of the
+    `allow_outside` folders (see `remedy.fileio.allowed_folders` for the CLI's flag and
+    environment variable).
+    """
     source = str(source)
     doc = read_document(source, data)
-    return validate(doc, base_dir=_base_dir(source))
+    return validate(doc, base_dir=_base_dir(source), allow_outside=allow_outside)
 
 
 def _base_dir(source: str) -> Path:
     return Path.cwd() if source == "-" else Path(source).resolve().parent
 
 
-def validate(doc: Document, base_dir: Path | None = None) -> Incident:
-    """Validate a `Document` as an incident; every problem located, the first one raised."""
+def validate(
+    doc: Document, base_dir: Path | None = None, allow_outside: Sequence[str | Path] = ()
+) -> Incident:
+    """Validate a `Document` as an incident; every problem located, the first one raised.
+
+    With `base_dir`, the files the incident names resolve against it and are confined to it
+    and to the `allow_outside` folders (see `load_incident`)."""
     from pydantic import ValidationError
 
     from remedy.incident import Incident
@@ -436,7 +450,8 @@ def validate(doc: Document, base_dir: Path | None = None) -> Incident:
             ]
         )
     try:
-        return Incident.model_validate(doc.data, context={"base_dir": base_dir})
+        context = {"base_dir": base_dir, "allow_outside": tuple(Path(a) for a in allow_outside)}
+        return Incident.model_validate(doc.data, context=context)
     except ValidationError as exc:
         raise IncidentError(problems_from(exc, doc)) from None
 

@@ -141,7 +141,11 @@ def test_customers_files_resolve_relative_to_incident(tmp_path: Path) -> None:
     path.write_text(
         "id: x\ntitle: t\nkind: other\ncustomers:\n  file: people.csv\n  orders: ../o.csv\n"
     )
-    incident = load_incident(path)
+    with pytest.raises(
+        IncidentError, match=r"i\.yaml:6:11: customers\.orders: '\.\./o\.csv' leads"
+    ):
+        load_incident(path)  # outside the incident's folder: refused unless allowed
+    incident = load_incident(path, allow_outside=[tmp_path])
     assert incident.customers is not None
     assert incident.customers.file == tmp_path / "sub" / "people.csv"
     assert incident.customers.orders == tmp_path / "sub" / ".." / "o.csv"
