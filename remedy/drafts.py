@@ -943,14 +943,8 @@ def draft_messages(
 
 
 def _peek_columns(path: Path) -> set[str]:
-    import csv
-
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as stream:
-            header = next(csv.reader(stream), [])
-    except (OSError, UnicodeDecodeError, csv.Error):
-        return set()  # the reading pass reports the problem properly
-    return {name.strip().lower() for name in header}
+    # The one customers reader, header only: its problems are reported here, before drafting.
+    return set(CustomerReader(path).header())
 
 
 class CustomerMerge:
