@@ -742,9 +742,9 @@ def lint(
     """
     from remedy.apology import lint_text
     from remedy.errors import InputError
-    from remedy.fileio import read_bytes
+    from remedy.fileio import max_bytes, read_bytes
 
-    raw = read_bytes(message_file, 1024 * 1024)
+    raw = read_bytes(message_file, max_bytes(1024 * 1024))
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -833,7 +833,9 @@ def clv(
         discount_rate=discount_rate,
         gross_margin=gross_margin,
     )
-    data = sys.stdin.buffer.read() if orders == "-" else None
+    from remedy.fileio import ORDERS_MAX_BYTES, max_bytes, read_bytes
+
+    data = read_bytes("-", max_bytes(ORDERS_MAX_BYTES)) if orders == "-" else None
     result = estimate_clv(
         "<stdin>" if orders == "-" else orders,
         data=data,

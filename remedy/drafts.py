@@ -93,7 +93,7 @@ from remedy.customers import (
     OnBadRow,
     light_clv,
 )
-from remedy.errors import InputError, UsageError
+from remedy.errors import InputError, RemedyError, UsageError
 from remedy.money import format_money
 from remedy.offer import ALL, Offer
 
@@ -320,6 +320,55 @@ def _bytecode_cache() -> Any:
     return jinja2.FileSystemBytecodeCache(str(folder))
 
 
+TEMPLATE_MAX_BYTES = 256 * 1024
+
+
+def _file_loader(search: list[str]) -> Any:
+    """Jinja2's file loader, reading through `remedy.fileio`: a template that is a FIFO, a
+    device or a folder is refused (Jinja2 would silently fall back to the built-in one), and a
+    template is at most `TEMPLATE_MAX_BYTES` of UTF-8 (`REMEDY_MAX_BYTES` overrides it)."""
+    import os
+    import posixpath
+
+    import jinja2
+    from jinja2.loaders import split_template_path
+
+    from remedy.fileio import file_kind, max_bytes, read_bytes
+
+    class Loader(jinja2.FileSystemLoader):
+        def get_source(self, environment: Any, template: str) -> tuple[str, str, Any]:
+            pieces = split_template_path(template)
+            for folder in self.searchpath:
+                filename = posixpath.join(folder, *pieces)
+                try:
+                    kind = file_kind(os.stat(filename).st_mode)
+                except OSError:
+                    continue
+                if kind is not None:
+                    raise InputError(f"{filename}: is {kind}, not a template file")
+                data = read_bytes(filename, max_bytes(TEMPLATE_MAX_BYTES), regular_only=True)
+                try:
+                    text = data.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    line = data[: exc.start].count(b"\n") + 1
+                    raise InputError(
+                        f"{filename}:{line}: byte 0x{data[exc.start]:02x} is not UTF-8 "
+                        "(save the template as UTF-8)"
+                    ) from None
+                mtime = os.path.getmtime(filename)
+
+                def uptodate(filename: str = filename, mtime: float = mtime) -> bool:
+                    try:
+                        return os.path.getmtime(filename) == mtime
+                    except OSError:
+                        return False
+
+                return text, os.path.normpath(filename), uptodate
+            raise jinja2.TemplateNotFound(template)
+
+    return Loader(search)
+
+
 class Templates:
     """The compiled templates of one drafting run: built-in ones, overridden by file name."""
 
@@ -336,7 +385,7 @@ class Templates:
             self._check_names(self.user_dir)
             search.insert(0, str(self.user_dir))
         self.env: SandboxedEnvironment = SandboxedEnvironment(
-            loader=jinja2.FileSystemLoader(search),
+            loader=_file_loader(search),
             undefined=jinja2.StrictUndefined,
             autoescape=False,  # plain text; data never reaches the compiler, so nothing to escape
             trim_blocks=True,
@@ -351,6 +400,8 @@ class Templates:
         for name in TEMPLATE_NAMES:
             try:
                 self.compiled[name] = self.env.get_template(name)
+            except RemedyError:
+                raise  # the file could not be read: already one clear line
             except Exception as exc:
                 raise self._error(exc, name) from None
 
@@ -398,7 +449,7 @@ class Templates:
         """Render one template; any failure is an `InputError` naming the file and line."""
         try:
             return self.compiled[name].render(context)
-        except _SlotMisuse:
+        except (_SlotMisuse, RemedyError):
             raise
         except Exception as exc:
             raise self._error(exc, name) from None

@@ -93,13 +93,16 @@ def write_text_atomic(path: Path, text: str, force: bool = False) -> None:
         stream.write(text)
 
 
-def read_bytes(source: str, limit: int) -> bytes:
-    """Read a file named on the command line, or standard input for `-`, refusing more than
-    `limit` bytes (see `open_input` for what counts as a file)."""
-    if source == "-":
+ORDERS_MAX_BYTES = 128 * 1024 * 1024  # an order history is read whole; override: REMEDY_MAX_BYTES
+
+
+def read_bytes(source: str | Path, limit: int, *, regular_only: bool = False) -> bytes:
+    """Read a whole file, or standard input for `-`, refusing more than `limit` bytes (see
+    `open_input` for what counts as a file, and `regular_only`)."""
+    if str(source) == "-":
         data = sys.stdin.buffer.read(limit + 1)
     else:
-        with open_input(source, limit=limit) as stream:
+        with open_input(source, regular_only=regular_only, limit=limit) as stream:
             data = stream.read(limit + 1)
     if len(data) > limit:
         raise _too_large(source, limit)

@@ -27,7 +27,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +34,7 @@ from pathlib import Path
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from remedy.errors import InputError, UsageError
+from remedy.errors import InputError
 
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "customer": ("customer_id", "customer", "customerid", "client_id", "email"),
@@ -86,21 +85,16 @@ class Orders:
 
 
 def read_source(source: str | Path, data: bytes | None = None) -> bytes:
-    """Return the bytes of `source`: `data` when given, standard input for `-`, else the file."""
+    """Return the bytes of `source`: `data` when given, standard input for `-`, else the file.
+
+    The file is opened by `remedy.fileio` (a folder, device or socket is refused, a pipe named
+    on the command line is read) and read whole up to `ORDERS_MAX_BYTES`
+    (`REMEDY_MAX_BYTES` overrides it)."""
     if data is not None:
         return data
-    name = str(source)
-    if name == "-":
-        return sys.stdin.buffer.read()
-    path = Path(source)
-    if not path.exists():
-        raise UsageError(f"{name}: no such file")
-    if path.is_dir():
-        raise UsageError(f"{name}: is a folder, not a file")
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"{name}: cannot read it ({exc.strerror})") from None
+    from remedy.fileio import ORDERS_MAX_BYTES, max_bytes, read_bytes
+
+    return read_bytes(source, max_bytes(ORDERS_MAX_BYTES))
 
 
 def read_orders(

@@ -65,8 +65,13 @@ def value_from_history(
     orders = incident.customers.orders
     if not os.path.lexists(orders):  # what exists but is not a file is refused when opened
         raise UsageError(f"customers.orders: {orders}: no such file")
+    from remedy.fileio import ORDERS_MAX_BYTES, max_bytes, read_bytes
+
+    # Named by the incident: a regular file only (a FIFO there would wait forever).
+    data = read_bytes(orders, max_bytes(ORDERS_MAX_BYTES), regular_only=True)
     result = estimate_clv(
         orders,
+        data,
         options=ClvOptions(gross_margin=incident.business.gross_margin),
         progress=progress,
     )
