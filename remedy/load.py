@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from remedy.errors import IncidentError, Location, Problem
+from remedy.errors import IncidentError, Location, Problem, printable
 from remedy.fileio import max_bytes, read_bytes
 
 if TYPE_CHECKING:
@@ -331,14 +331,7 @@ def parse_yaml(source: str, text: str, max_nodes: int = MAX_NODES) -> Document:
                 value, size = anchors[event.anchor]
                 place(value, size, event)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
-        col = mark.column + 1 if mark else 1
-        what = (exc.problem or "invalid YAML").strip()
-        hint = _syntax_hint(what)
-        if mark and 0 <= mark.index < len(text) and text[mark.index] == "\t":
-            hint = " (YAML indents with spaces, not tabs)"
-        raise _error(source, line, col, "", f"YAML syntax: {what}{hint}") from None
+        raise _syntax_error(source, text, exc) from None
     except yaml.YAMLError as exc:  # ReaderError: a control character and the like
         position = getattr(exc, "position", None)
         line, col = 1, 1
@@ -360,6 +353,43 @@ class _NoKey:
 
 
 _NO_KEY: Any = _NoKey()
+
+
+_CLOSERS = {"[": "]", "{": "}", '"': '"', "'": "'"}
+
+
+def _syntax_error(source: str, text: str, exc: Any) -> IncidentError:
+    """A YAML syntax error, located where the broken construct began when that is known
+    (an unclosed `[`, `{` or quote), with where parsing stopped and a hint."""
+    problem, context = exc.problem_mark, exc.context_mark
+    mark = problem or context
+    line = mark.line + 1 if mark else 1
+    col = mark.column + 1 if mark else 1
+    what = printable((exc.problem or "invalid YAML").strip())[:100]
+    if context is not None and problem is not None and context.index != problem.index:
+        opener = _char_at(text, context)
+        if opener in _CLOSERS:
+            shown = "quote" if opener in "\"'" else "'" + opener + "'"
+            return _error(
+                source,
+                context.line + 1,
+                context.column + 1,
+                "",
+                f"YAML syntax: unclosed {shown} opened here (parsing stopped at line {line}, "
+                f"column {col}: {what}; close it with {_CLOSERS[opener]!r})",
+            )
+    hint = _syntax_hint(what)
+    if mark and _char_at(text, mark) == "\t":
+        hint = " (YAML indents with spaces, not tabs)"
+    began = ""
+    if context is not None and problem is not None and context.line != problem.line:
+        began = f" (in what begins at line {context.line + 1})"
+    return _error(source, line, col, "", f"YAML syntax: {what}{began}{hint}")
+
+
+def _char_at(text: str, mark: Any) -> str:
+    index = getattr(mark, "index", -1)
+    return text[index] if 0 <= index < len(text) else ""
 
 
 def _syntax_hint(problem: str) -> str:
