@@ -198,7 +198,11 @@ def _load(file: str, allow_outside: list[str] | None = None) -> Incident:
 def _console(stderr: bool = False) -> Any:
     from rich.console import Console
 
-    # Rich honours NO_COLOR and TERM=dumb itself; colour only on a terminal.
+    # Colour only on a terminal. Rich drops colour for NO_COLOR but keeps bold and underline;
+    # NO_COLOR and TERM=dumb mean no escape codes at all.
+    plain = bool(os.environ.get("NO_COLOR")) or os.environ.get("TERM") == "dumb"
+    if plain:
+        return Console(stderr=stderr, highlight=False, soft_wrap=False, color_system=None)
     return Console(stderr=stderr, highlight=False, soft_wrap=False)
 
 
@@ -254,8 +258,17 @@ def _model_problems(file: str, incident: Incident) -> list[Any]:
         ("customers.file", None if refs is None else refs.file),
         ("customers.orders", None if refs is None else refs.orders),
     ):
-        if path is not None and not path.is_file():
+        if path is None:
+            continue
+        if not os.path.lexists(path):
             problems.append(Problem(where, key, f"{path} does not exist (fix the path)"))
+            continue
+        # The same strict readers as plan, drafts and clv, over the whole file: a file that
+        # passes check also drafts and values.
+        try:
+            _read_through(key, path, incident.currency)
+        except (InputError, UsageError) as exc:
+            problems.append(Problem(where, key, exc.message))
     if problems:
         return problems
     if refs is not None and refs.orders is not None:
@@ -265,6 +278,20 @@ def _model_problems(file: str, incident: Incident) -> list[Any]:
     except InputError as exc:
         problems.append(Problem(where, "", exc.message))
     return problems
+
+
+def _read_through(key: str, path: Path, currency: str) -> None:
+    """Read a file an incident names with the reader that plan, drafts or clv would use."""
+    if key == "customers.file":
+        from remedy.customers import CustomerReader
+
+        for _ in CustomerReader(path, currency=currency):
+            pass
+        return
+    from remedy.fileio import ORDERS_MAX_BYTES, max_bytes, read_bytes
+    from remedy.orders import read_orders
+
+    read_orders(path, read_bytes(path, max_bytes(ORDERS_MAX_BYTES), regular_only=True))
 
 
 @app.command()
@@ -545,6 +572,7 @@ def plan(
     """
     _precheck_output(output, force)
     incident = _load(file, allow_outside)
+    _warn_missing_customers(incident, file)
     result = _planned(incident, draws, seed, file)
     from remedy.drafts import draft_messages
 
@@ -561,6 +589,19 @@ def plan(
     else:
         _emit_table(result, messages, output, force)
     _gates(result, max_cost, strict)
+
+
+def _warn_missing_customers(incident: Incident, file: str) -> None:
+    """The plan needs no customers file when the count is given; the mail merge does."""
+    refs = incident.customers
+    if refs is None or refs.file is None or incident.affected.customers is None:
+        return  # without a count, reading the file fails with its own message
+    if not os.path.lexists(refs.file):
+        name = "<stdin>" if file == "-" else file
+        _err(
+            f"warning: {name}: customers.file: {refs.file} does not exist; planned without "
+            "it, but `remedy drafts` cannot write messages until it does"
+        )
 
 
 def _warn_weak_drafts(messages: Any) -> None:
