@@ -39,7 +39,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
-from remedy.errors import InputError, excerpt, printable, summarise
+from remedy.errors import InputError, UsageError, excerpt, printable, summarise
 from remedy.fileio import open_input
 
 REQUIRED_COLUMNS = ("id", "name", "email", "order_id", "order_value")
@@ -259,7 +259,10 @@ class CustomerReader:
     def _open(self) -> io.TextIOWrapper:
         # Only a regular file: the file is read twice for some plans, and a FIFO or a device
         # named by an incident must be refused, not waited on.
-        raw = open_input(self.path, regular_only=True)
+        try:
+            raw = open_input(self.path, regular_only=True)
+        except UsageError as exc:  # name the incident's key that points at the file
+            raise UsageError(f"customers.file: {exc.message}") from None
         self.total_bytes = os.fstat(raw.fileno()).st_size
         self._raw = raw  # type: ignore[assignment]
         # utf-8-sig: spreadsheet exports often start with a byte-order mark.

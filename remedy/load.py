@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from remedy.errors import IncidentError, Location, Problem, printable
+from remedy.errors import IncidentError, Location, Problem, excerpt, printable
 from remedy.fileio import max_bytes, read_bytes
 
 if TYPE_CHECKING:
@@ -622,8 +622,7 @@ def _describe(value: Any) -> str:
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, str):
-        shown = value if len(value) <= 40 else value[:37] + "..."
-        return f"'{shown}'"
+        return excerpt(value, 40)
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list):

@@ -17,7 +17,6 @@ import os
 from array import array
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from remedy.customers import Customer, CustomerReader
 from remedy.errors import InputError, UsageError
@@ -123,14 +122,7 @@ def _affected_customers(incident: Incident) -> Iterator[Customer] | None:
     and `drafts` read), or None without a file."""
     if incident.customers is None or incident.customers.file is None:
         return None
-    return _read_customers(incident.customers.file, incident.currency)
-
-
-def _read_customers(path: Path, currency: str) -> Iterator[Customer]:
-    try:
-        yield from CustomerReader(path, currency=currency)
-    except UsageError as exc:  # it cannot be opened: name the key that points at it
-        raise UsageError(f"customers.file: {exc.message}") from None
+    return iter(CustomerReader(incident.customers.file, currency=incident.currency))
 
 
 def _estimate(values: Sequence[float] | object) -> Estimate:
