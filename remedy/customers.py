@@ -378,10 +378,11 @@ class CustomerReader:
             finally:
                 self.rows_read = count
 
-    def clv_by_line(self) -> tuple[array[int], array[float]]:
+    def clv_by_line(self, limit: int | None = None) -> tuple[array[int], array[float]]:
         """(line, CLV) of every row, blank CLV as -1, reading only the CLV column; a row too
         short or with a bad CLV goes through the bad-row policy with the full row's message.
-        Other columns are not checked: the caller validates them later."""
+        Other columns are not checked: the caller validates them later. More than `limit`
+        rows is an `InputError` (16 bytes are kept per row)."""
         lines: array[int] = array("q")
         clvs: array[float] = array("d")
         add_line, add_clv = lines.append, clvs.append
@@ -391,6 +392,7 @@ class CustomerReader:
             column = self.columns["clv"]
             width = self.width
             feed = self._feed
+            most = limit if limit is not None else -1
             line_end = reader.line_num
             for row in reader:
                 line = line_end + 1
@@ -410,6 +412,11 @@ class CustomerReader:
                         self.report(bad)
                         continue
                     value = -1.0  # a blank CLV with spaces around it
+                if len(lines) == most:
+                    raise InputError(
+                        f"{self.path}:{line}: more than {most:,} customers to assign to segments "
+                        "by CLV (add a 'segment' column, which needs no ranking, or split the file)"
+                    )
                 add_line(line)
                 add_clv(value)
         return lines, clvs

@@ -264,3 +264,73 @@ def test_outputs_do_not_depend_on_the_hash_seed(tmp_path: Path) -> None:
         outputs = {run_remedy(args, {"PYTHONHASHSEED": seed}) for seed in ("0", "4242")}
         assert len(outputs) == 1, name
         assert len(next(iter(outputs))) > 1000, name
+
+
+# --- bounded by design -----------------------------------------------------------------------
+
+SEGMENTED = """\
+id: ranked
+title: Orders a day late
+kind: late_delivery
+summary: Our warehouse shipped your order a day late.
+affected:
+  customers: 120
+  order_value: 50
+business:
+  clv: [100, 200, 400]
+segments:
+  - name: vip
+    share: 0.1
+    clv: [1000, 2000, 4000]
+  - name: rest
+    share: 0.9
+customers:
+  file: customers.csv
+"""
+
+
+@pytest.mark.parametrize("policy", ["fail", "skip"])
+def test_ranking_by_clv_is_capped_so_memory_stays_bounded(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, policy: str
+) -> None:
+    import remedy.drafts
+
+    (tmp_path / "incident.yaml").write_text(SEGMENTED)
+    customers_csv(tmp_path / "customers.csv")
+    args = ["drafts", str(tmp_path / "incident.yaml"), "-o", "-", "--on-bad-row", policy, *FAST]
+    monkeypatch.setattr(remedy.drafts, "MAX_RANKED", 120)  # exactly met: fine
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.count('"segment":"vip"') >= 12
+    monkeypatch.setattr(remedy.drafts, "MAX_RANKED", 119)  # one over
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"{tmp_path / 'customers.csv'}:121: more than 119 customers")
+    assert "'segment' column" in result.stderr
+
+
+def test_a_pipe_named_on_the_command_line_is_read(tmp_path: Path) -> None:
+    # `remedy clv <(zcat orders.csv.gz)`: the shell passes /dev/fd/N, a pipe.
+    import threading
+
+    read_end, write_end = os.pipe()
+    text = (ROOT / "incidents" / "6pm-price-cap.yaml").read_bytes()
+
+    def feed() -> None:
+        with os.fdopen(write_end, "wb") as stream:
+            stream.write(text)
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "remedy", "check", f"/dev/fd/{read_end}"],
+            pass_fds=(read_end,),
+            capture_output=True,
+            timeout=60,
+        )
+    finally:
+        os.close(read_end)
+        writer.join()
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == b"1 file checked: 1 valid, 0 invalid\n"
