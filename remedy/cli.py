@@ -345,7 +345,7 @@ def check(
                 if format is CheckFormat.github:
                     loc = problem.location
                     text = f"{problem.key}: {problem.message}" if problem.key else problem.message
-                    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+                    text = one_line(text).replace("%", "%25")
                     sys.stdout.write(
                         f"::error file={loc.path},line={loc.line or 1},col={loc.column or 1}::"
                         f"{text}\n"

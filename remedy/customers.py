@@ -1,12 +1,16 @@
 """Reading the affected customers file, one row at a time.
 
 The file is a CSV with a header row. Columns (names are case-insensitive; extra columns are
-ignored, so a shop's export can be used as it is):
+ignored, so a shop's export can be used as it is, but every row must have as many fields as
+the header):
 
     id, name, email, order_id, order_value   required columns
     clv, segment, phone                      optional columns
 
-Rows are read streaming with the `csv` module: memory does not grow with the file. Each row is
+Rows are read streaming with the `csv` module: memory does not grow with the file. The file is
+opened through `remedy.fileio` (a regular file only), and bounded: a line at most `MAX_LINE`
+characters, a row (a quoted value may span lines) at most `MAX_ROW`, no NUL byte; a decoding
+error, a NUL byte or a quote never closed is reported at the line where it starts. Each row is
 validated; a bad row becomes a `BadRow(line, column, message)` and the policy decides what happens:
 `fail` raises `InputError("file:line: column: message")` at the first one, `skip` reports every
 bad row to the caller (a list or a callback) and goes on. Bad rows are never dropped silently:
@@ -17,9 +21,11 @@ Rules for a row:
 - `email` is required unless the file has a `phone` column and the row gives a phone (such a
   customer is reached by SMS only). An email must look like `local@domain.tld`.
 - `order_value` may be blank (the segment's amounts are used); otherwise it is an exact amount:
-  digits with an optional decimal point (`1234.5`, `1,234.50`), not negative, with no more
-  decimals than the currency has (`49.999` is refused in USD, `100.5` in JPY).
-- `clv` may be blank (ranked last); otherwise a non-negative number.
+  digits with an optional decimal point (`1234.5`), grouping commas only when unambiguous
+  (`1,234.50`; `1,234` unless the currency has three decimals), not negative, with no more
+  decimals than the currency has (`49.999` is refused in USD, `100.5` in JPY). Currency signs,
+  decimal commas, NaN and infinity are refused with a hint.
+- `clv` may be blank (ranked last); otherwise a finite, non-negative number.
 - Names and order ids are data: control characters and line breaks become spaces, runs of spaces
   collapse. Fields longer than 200 characters are refused.
 """

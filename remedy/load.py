@@ -89,13 +89,20 @@ def _error(source: str, line: int, col: int, key: str, message: str) -> Incident
     return IncidentError([Problem(Location(source, line, col), key, message)])
 
 
+def _short(value: object, limit: int = 40) -> str:
+    """A value from the file as short, printable text for a message (never the whole of a
+    megabyte scalar)."""
+    text = str(value)
+    return printable(text if len(text) <= limit else text[: limit - 3] + "...")
+
+
 def _dotted(path: Path_) -> str:
     out = ""
     for part in path:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += ("." if out else "") + str(part)
+            out += ("." if out else "") + _short(part)
     return out
 
 
@@ -123,7 +130,7 @@ def _scalar(source: str, event: Any, path: Path_) -> Any:
     key = _dotted(path)
     tag = event.tag
     if tag not in (None, "!") and tag not in _STANDARD_TAGS:
-        raise _error(source, line, col, key, f"tag {tag} is not allowed (remove it)")
+        raise _error(source, line, col, key, f"tag {_short(tag, 80)} is not allowed (remove it)")
     quoted = bool(event.style)  # plain scalars have no style ("" or None); quoted or block: text
     if tag == "tag:yaml.org,2002:str" or (quoted and tag is None) or tag == "!":
         return value
@@ -147,7 +154,8 @@ def _scalar(source: str, event: Any, path: Path_) -> Any:
             line,
             col,
             key,
-            f'{value} has a leading zero, which YAML reads as octal (quote it: "{value}")',
+            f"{_short(value)} has a leading zero, which YAML reads as octal (quote it: "
+            f'"{_short(value)}")',
         )
     if _OTHER_INT.match(value):
         raise _error(
@@ -155,11 +163,14 @@ def _scalar(source: str, event: Any, path: Path_) -> Any:
             line,
             col,
             key,
-            f"'{value}' is read as a hex, octal or base-60 number by YAML (quote it or write "
+            f"'{_short(value)}' is read as a hex, octal or base-60 number by YAML (quote it or "
+            "write "
             "plain digits)",
         )
     if _INF_NAN.match(value):
-        raise _error(source, line, col, key, f"{value} is not a finite number (write a number)")
+        raise _error(
+            source, line, col, key, f"{_short(value)} is not a finite number (write a number)"
+        )
     if _INT.match(value):
         return int(value.replace("_", ""))
     if _FLOAT.match(value):
@@ -175,7 +186,7 @@ def _scalar(source: str, event: Any, path: Path_) -> Any:
             )
         except ValueError:
             raise _error(
-                source, line, col, key, f"'{value}' is not a valid date (use YYYY-MM-DD)"
+                source, line, col, key, f"'{_short(value)}' is not a valid date (use YYYY-MM-DD)"
             ) from None
     if _TIMESTAMP.match(value):
         raise _error(
@@ -183,7 +194,8 @@ def _scalar(source: str, event: Any, path: Path_) -> Any:
             line,
             col,
             key,
-            f"'{value}' is a timestamp; write a date as YYYY-MM-DD, or quote it to make it text",
+            f"'{_short(value)}' is a timestamp; write a date as YYYY-MM-DD, or quote it to make "
+            "it text",
         )
     return value
 
@@ -293,7 +305,7 @@ def parse_yaml(source: str, text: str, max_nodes: int = MAX_NODES) -> Document:
                         event.start_mark.line + 1,
                         event.start_mark.column + 1,
                         _dotted(child_path()),
-                        f"tag {tag} is not allowed (remove it)",
+                        f"tag {_short(tag, 80)} is not allowed (remove it)",
                     )
                 if len(stack) >= MAX_DEPTH:
                     raise _error(
@@ -326,7 +338,8 @@ def parse_yaml(source: str, text: str, max_nodes: int = MAX_NODES) -> Document:
                         event.start_mark.line + 1,
                         event.start_mark.column + 1,
                         _dotted(child_path()),
-                        f"alias *{event.anchor} refers to itself or to no anchor (write the value)",
+                        f"alias *{_short(event.anchor)} refers to itself or to no anchor "
+                        "(write the value)",
                     )
                 value, size = anchors[event.anchor]
                 place(value, size, event)
@@ -550,7 +563,7 @@ def _problem(err: ErrorDetails, path: Path_, doc: Document) -> Problem:
     if kind in ("literal_error", "enum"):
         expected = str(ctx.get("expected", ""))
         choices = re.findall(r"'([^']*)'", expected)
-        shown = f"'{value}'" if isinstance(value, str) else repr(value)
+        shown = excerpt(value) if isinstance(value, str) else _short(repr(value))
         close = difflib.get_close_matches(str(value), choices, n=1, cutoff=0.6)
         hint = f"did you mean '{close[0]}'? " if close else ""
         return Problem(
