@@ -299,7 +299,7 @@ class CustomerReader:
                 f"{self.path}:{opened}: a quoted value opened on this line is never closed "
                 '(close the quote, or write "" for a quote inside a quoted value)'
             )
-        if "field limit" in str(exc):
+        if _longest_value(self.path, line) > csv.field_size_limit():
             return (
                 f"{self.path}:{line}: a value is longer than {csv.field_size_limit():,} "
                 "characters (is this the customers file?)"
@@ -596,6 +596,13 @@ def _bad_utf8(path: Path) -> str:
                 "(save the file as CSV UTF-8)"
             )
     return f"{path}: is not UTF-8 text (save the file as CSV UTF-8)"  # pragma: no cover
+
+
+def _longest_value(path: Path, line: int) -> int:
+    """The length of the longest comma-separated piece of a line (no quote is open in it)."""
+    for _, text in _text_lines(path, skip=line - 1):
+        return max(len(piece) for piece in text.rstrip("\r\n").split(","))
+    return 0
 
 
 def _open_quote_line(path: Path, start: int) -> int | None:
