@@ -222,8 +222,16 @@ FORCE = typer.Option(False, "--force", help="Replace an existing output file.")
 # --- check -----------------------------------------------------------------------------------
 
 
-def _incident_files(paths: list[str]) -> list[str]:
+def _incident_files(
+    paths: list[str], allowed: tuple[Path, ...] = ()
+) -> tuple[list[str], dict[str, str]]:
+    """The incident files to check, and those found in a folder that are refused (with why):
+    a symbolic link leading out of the folder searched, which a pull request could add to
+    make CI read any file as an incident."""
+    from remedy.fileio import outside_reason
+
     files: list[str] = []
+    refused: dict[str, str] = {}
     for raw in paths:
         if raw == "-":
             files.append(raw)
@@ -238,11 +246,17 @@ def _incident_files(paths: list[str]) -> list[str]:
                 and not any(part.startswith(".") for part in p.relative_to(path).parts[:-1])
             )
             files.extend(str(p) for p in found)
+            for p in found:
+                if p.is_symlink() and outside_reason(p.relative_to(path), path, allowed):
+                    refused[str(p)] = (
+                        f"is a symbolic link to a file outside {raw} (not read; name it on the "
+                        "command line, or pass --allow-outside DIR)"
+                    )
         elif path.exists():
             files.append(raw)
         else:
             raise UsageError(f"{raw}: no such file or folder")
-    return files
+    return files, refused
 
 
 def _model_problems(file: str, incident: Incident) -> list[Any]:
@@ -315,11 +329,14 @@ def check(
     from remedy.load import load_incident
 
     allowed = allowed_folders(allow_outside or ())
-    files = _incident_files(paths)
+    files, refused = _incident_files(paths, allowed)
     if not files:
         raise UsageError(f"no *.yaml or *.yml files in {', '.join(paths)}")
     results: list[tuple[str, list[Problem]]] = []
     for file in files:
+        if file in refused:
+            results.append((file, [Problem(Location(file), "", refused[file])]))
+            continue
         try:
             incident = load_incident(file, allow_outside=allowed)
             results.append((file, _model_problems(file, incident)))
