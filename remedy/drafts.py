@@ -93,7 +93,7 @@ from remedy.customers import (
     OnBadRow,
     light_clv,
 )
-from remedy.errors import InputError, UsageError
+from remedy.errors import InputError, RemedyError, UsageError
 from remedy.money import format_money
 from remedy.offer import ALL, Offer
 
@@ -320,6 +320,55 @@ def _bytecode_cache() -> Any:
     return jinja2.FileSystemBytecodeCache(str(folder))
 
 
+TEMPLATE_MAX_BYTES = 256 * 1024
+
+
+def _file_loader(search: list[str]) -> Any:
+    """Jinja2's file loader, reading through `remedy.fileio`: a template that is a FIFO, a
+    device or a folder is refused (Jinja2 would silently fall back to the built-in one), and a
+    template is at most `TEMPLATE_MAX_BYTES` of UTF-8 (`REMEDY_MAX_BYTES` overrides it)."""
+    import os
+    import posixpath
+
+    import jinja2
+    from jinja2.loaders import split_template_path
+
+    from remedy.fileio import file_kind, max_bytes, read_bytes
+
+    class Loader(jinja2.FileSystemLoader):
+        def get_source(self, environment: Any, template: str) -> tuple[str, str, Any]:
+            pieces = split_template_path(template)
+            for folder in self.searchpath:
+                filename = posixpath.join(folder, *pieces)
+                try:
+                    kind = file_kind(os.stat(filename).st_mode)
+                except OSError:
+                    continue
+                if kind is not None:
+                    raise InputError(f"{filename}: is {kind}, not a template file")
+                data = read_bytes(filename, max_bytes(TEMPLATE_MAX_BYTES), regular_only=True)
+                try:
+                    text = data.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    line = data[: exc.start].count(b"\n") + 1
+                    raise InputError(
+                        f"{filename}:{line}: byte 0x{data[exc.start]:02x} is not UTF-8 "
+                        "(save the template as UTF-8)"
+                    ) from None
+                mtime = os.path.getmtime(filename)
+
+                def uptodate(filename: str = filename, mtime: float = mtime) -> bool:
+                    try:
+                        return os.path.getmtime(filename) == mtime
+                    except OSError:
+                        return False
+
+                return text, os.path.normpath(filename), uptodate
+            raise jinja2.TemplateNotFound(template)
+
+    return Loader(search)
+
+
 class Templates:
     """The compiled templates of one drafting run: built-in ones, overridden by file name."""
 
@@ -336,7 +385,7 @@ class Templates:
             self._check_names(self.user_dir)
             search.insert(0, str(self.user_dir))
         self.env: SandboxedEnvironment = SandboxedEnvironment(
-            loader=jinja2.FileSystemLoader(search),
+            loader=_file_loader(search),
             undefined=jinja2.StrictUndefined,
             autoescape=False,  # plain text; data never reaches the compiler, so nothing to escape
             trim_blocks=True,
@@ -351,6 +400,8 @@ class Templates:
         for name in TEMPLATE_NAMES:
             try:
                 self.compiled[name] = self.env.get_template(name)
+            except RemedyError:
+                raise  # the file could not be read: already one clear line
             except Exception as exc:
                 raise self._error(exc, name) from None
 
@@ -398,7 +449,7 @@ class Templates:
         """Render one template; any failure is an `InputError` naming the file and line."""
         try:
             return self.compiled[name].render(context)
-        except _SlotMisuse:
+        except (_SlotMisuse, RemedyError):
             raise
         except Exception as exc:
             raise self._error(exc, name) from None
@@ -943,14 +994,8 @@ def draft_messages(
 
 
 def _peek_columns(path: Path) -> set[str]:
-    import csv
-
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as stream:
-            header = next(csv.reader(stream), [])
-    except (OSError, UnicodeDecodeError, csv.Error):
-        return set()  # the reading pass reports the problem properly
-    return {name.strip().lower() for name in header}
+    # The one customers reader, header only: its problems are reported here, before drafting.
+    return set(CustomerReader(path).header())
 
 
 class CustomerMerge:
@@ -1030,9 +1075,11 @@ class CustomerMerge:
             segments=tuple(o.segment for o in self.offers) if self._segment_column else None,
         )
 
-    def _allocate(self) -> tuple[array[int] | None, set[int] | None]:
-        """The first pass, when needed. Returns (offer and call code by line, for CLV-ranked
-        segments) or (lines of the customers who get a call)."""
+    def _allocate(
+        self,
+    ) -> tuple[tuple[array[int], array[int]] | None, set[int] | None]:
+        """The first pass, when needed. Returns ((lines, offer and call code of each), for
+        CLV-ranked segments) or (lines of the customers who get a call)."""
         calls = any(o.calls > 0 for o in self.offers)
         if self._ranked:
             return self._rank(), None
@@ -1040,22 +1087,25 @@ class CustomerMerge:
             return None, self._top_clv()
         return None, None
 
-    def _rank(self) -> array[int]:
+    def _rank(self) -> tuple[array[int], array[int]]:
         # With on_bad_row='skip' every row is validated so that skipped rows take no place in
         # the ranking; with 'fail' a bad row stops the run anyway, so only CLV is read here.
+        # Ranking holds ~35 bytes per customer: the count is capped so memory stays bounded.
         reader = self._reader_for(quiet=True)
         by_id = self._clv_by_id
         if self.on_bad_row == "fail" and by_id is None:
-            lines, clvs = reader.clv_by_line()
+            lines, clvs = reader.clv_by_line(limit=MAX_RANKED)
         else:
             lines, clvs = array("q"), array("d")
             for customer in reader:
+                if len(lines) >= MAX_RANKED:
+                    raise InputError(_too_many_to_rank(self.path, customer.line))
                 lines.append(customer.line)
                 if by_id is not None:
                     clvs.append(by_id.get(customer.id, -1.0))
                 else:
                     clvs.append(customer.clv if customer.clv is not None else -1.0)
-        return _ranking(self.offers, lines, clvs)
+        return lines, _ranking(self.offers, clvs)
 
     def _top_clv(self) -> set[int]:
         """Lines of the customers who get a call: per segment the `calls` highest CLV (ties in
@@ -1110,7 +1160,10 @@ class CustomerMerge:
         if self._started:
             raise RuntimeError("a CustomerMerge can be iterated once")
         self._started = True
-        codes, call_lines = self._allocate()
+        ranked, call_lines = self._allocate()
+        rank_lines, codes = ranked if ranked is not None else (array("q"), None)
+        ranks = len(rank_lines)
+        cursor = 0  # rank_lines and the reader are both in file order
         facts = self.drafter.facts
         offers = self.offers
         index = {o.segment: i for i, o in enumerate(offers)}
@@ -1129,7 +1182,10 @@ class CustomerMerge:
         try:
             for line, ident, name, email, order_id, amount, _, segment_name, phone in reader:
                 if codes is not None:
-                    code = codes[line] if line < len(codes) else -1
+                    while cursor < ranks and rank_lines[cursor] < line:
+                        cursor += 1  # a row the first pass took and this one did not
+                    code = codes[cursor] if cursor < ranks and rank_lines[cursor] == line else -1
+                    cursor += 1
                     if code < 0:
                         raise InputError(f"{self.path}: the file changed while it was being read")
                     offer_index, call = code >> 1, bool(code & 1)
@@ -1283,19 +1339,33 @@ def _ignore(bad: object) -> None:
     return None
 
 
-def _ranking(offers: Sequence[Offer], lines: array[int], clvs: array[float]) -> array[int]:
-    """Offer index * 2 + call flag, indexed by line (-1 for lines without a customer).
+MAX_RANKED = 6_000_000  # customers ranked by CLV in one mail merge: ~35 bytes each, ~210 MB
+
+
+def _too_many_to_rank(path: Path, line: int) -> str:
+    return (
+        f"{path}:{line}: more than {MAX_RANKED:,} customers to assign to segments by CLV "
+        "(add a 'segment' column, which needs no ranking, or split the file)"
+    )
+
+
+def _ranking(offers: Sequence[Offer], clvs: array[float]) -> array[int]:
+    """Offer index * 2 + call flag of each customer, in file order (the order of `clvs`).
 
     Customers sorted by CLV (highest first, ties in file order) fill the offers in plan order,
     each offer taking its share of the file; calls go to each offer's highest-CLV customers,
-    who are the first of its ranks.
+    who are the first of its ranks. `clvs` is used up (negated in place, to sort without a copy).
     """
-    n = len(lines)
-    codes = array("h", [-1]) * ((max(lines) + 1) if n else 0)
+    import numpy as np
+
+    n = len(clvs)
+    codes = array("h", [-1]) * n
     if n == 0:
         return codes
-    negated = array("d", (-v for v in clvs))
-    order = sorted(range(n), key=negated.__getitem__)  # stable: ties stay in file order
+    negated = np.frombuffer(clvs, dtype=np.float64)
+    negated *= -1.0
+    order = np.argsort(negated, kind="stable")  # stable: ties stay in file order
+    del negated
     weights = [max(o.customers, 0) for o in offers]
     total = sum(weights) or len(offers)
     if not sum(weights):
@@ -1306,13 +1376,14 @@ def _ranking(offers: Sequence[Offer], lines: array[int], clvs: array[float]) -> 
         running += weight
         bounds.append(round(running * n / total))
     bounds[-1] = n
+    view = np.frombuffer(codes, dtype=np.int16)
     start = 0
     for index, (offer, end) in enumerate(zip(offers, bounds, strict=True)):
-        calls_end = start + min(max(offer.calls, 0), max(end - start, 0))
-        with_call, without = index * 2 + 1, index * 2
-        for rank in range(start, max(end, start)):
-            codes[lines[order[rank]]] = with_call if rank < calls_end else without
-        start = max(end, start)
+        end = max(end, start)
+        calls_end = start + min(max(offer.calls, 0), end - start)
+        view[order[start:end]] = index * 2
+        view[order[start:calls_end]] = index * 2 + 1
+        start = end
     return codes
 
 
