@@ -126,6 +126,13 @@ class LintFormat(str, Enum):
     json = "json"
 
 
+class LintChannel(str, Enum):
+    email = "email"
+    sms = "sms"
+    phone = "phone"
+    post = "post"
+
+
 class TimeUnit(str, Enum):
     day = "day"
     week = "week"
@@ -766,12 +773,18 @@ def lint(
     prevention: bool = typer.Option(
         False, "--prevention", help="The incident names a prevention step: require one."
     ),
+    channel: LintChannel = typer.Option(
+        LintChannel.email,
+        "--channel",
+        "-c",
+        help="email, sms, phone or post: decides what the message must contain.",
+    ),
     format: LintFormat = typer.Option(LintFormat.text, "--format", "-f", help="text or json."),
 ) -> None:
     """Check an apology you wrote: what it has, what it lacks, and hedges that weaken it.
 
-    Exit 0 when it passes, 1 when it needs work.
-    Example: remedy lint my-email.txt
+    Exit 0 when it passes, 1 when it needs work (a required component missing, or a hedge).
+    Example: remedy lint my-email.txt --channel email
     """
     from remedy.apology import lint_text
     from remedy.errors import InputError
@@ -782,7 +795,7 @@ def lint(
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InputError(f"{message_file}: is not UTF-8 text (save it as UTF-8)") from None
-    check_result = lint_text(text, prevention_given=prevention)
+    check_result = lint_text(text, prevention_given=prevention, channel=channel.value)
     name = "<stdin>" if message_file == "-" else message_file
     if format is LintFormat.json:
         sys.stdout.write(_json({"schema_version": 1, "file": name, **check_result.as_dict()}))

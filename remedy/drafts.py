@@ -18,8 +18,8 @@ the incident or the customers file is only ever passed as a variable value, neve
 Every draft is run through the apology check (`remedy.apology`); the result is on `Message.checks`.
 Built-in drafts pass it for every incident. The check requires, for each channel: acknowledgement,
 an offer of repair, regret, an explanation, a way to reach a person, and, when the incident gives
-`prevention:`, the prevention step; except the SMS, which has no room for the prevention step (the
-email and post carry it).
+`prevention:`, the prevention step; except the SMS, which has no room for the explanation or the
+prevention step (the email and post carry them).
 
 Fast mail merge. Templates are compiled once. For each combination of segment, channel and
 "shape" of customer (which fields they have: name, order id, order value, own refund amount; and
@@ -920,8 +920,10 @@ class _Bundle:
         self.email_check = _check_email(
             self.subject.fill(sample), self.body.fill(sample), prevention
         )
-        self.sms_check = lint_text(self.sms.fill(list(sample)), prevention_given=False)
-        self.phone_check = lint_text(self.phone.fill(sample), prevention_given=prevention)
+        self.sms_check = lint_text(self.sms.fill(list(sample)), channel="sms")
+        self.phone_check = lint_text(
+            self.phone.fill(sample), prevention_given=prevention, channel="phone"
+        )
 
 
 _NOT_CHECKED = lint_text("")
@@ -965,7 +967,9 @@ def draft_messages(
             )
         )
         sms = bundle.sms.fill(list(values))
-        messages.append(Message("sms", offer.segment, None, sms, None, None, lint_text(sms)))
+        messages.append(
+            Message("sms", offer.segment, None, sms, None, None, lint_text(sms, channel="sms"))
+        )
         if offer.calls > 0:
             script = bundle.phone.fill(values)
             messages.append(
@@ -976,7 +980,7 @@ def draft_messages(
                     script,
                     None,
                     None,
-                    lint_text(script, prevention_given=prevention),
+                    lint_text(script, prevention_given=prevention, channel="phone"),
                 )
             )
     if sum(offer.customers for offer in drafter.offers) < PUBLIC_POST_MIN_CUSTOMERS:
@@ -985,7 +989,15 @@ def draft_messages(
     post_bundle = _Bundle(drafter, -1, 0, False, True)
     post = post_bundle.post.fill(["", "", "", "", "", facts.sms_explanation])
     messages.append(
-        Message("post", ALL, None, post, None, None, lint_text(post, prevention_given=prevention))
+        Message(
+            "post",
+            ALL,
+            None,
+            post,
+            None,
+            None,
+            lint_text(post, prevention_given=prevention, channel="post"),
+        )
     )
     return messages
 
