@@ -141,7 +141,10 @@ def _to_svg(fig: Figure, chart_id: str, title: str, description: str) -> str:
     text = re.sub(r'href="#([^"]+)"', lambda m: f'href="#{prefixed(m.group(1))}"', text)
     text = re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{prefixed(m.group(1))})", text)
     head_end = text.index(">") + 1
-    root = text[:head_end].replace(
+    # Inline in HTML the SVG namespace is implied (and xlink:href understood), so the root's
+    # namespace URLs go: the page then holds no address at all.
+    root = re.sub(r'\s+xmlns(:xlink)?="[^"]*"', "", text[:head_end])
+    root = root.replace(
         "<svg ",
         f'<svg role="img" aria-labelledby="{chart_id}-title {chart_id}-desc" ',
         1,

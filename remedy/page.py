@@ -189,7 +189,8 @@ def figure(chart: Chart) -> Markup:
     saying how to read it, and its numbers as a table under a disclosure."""
     data = table(chart.columns, chart.rows, numeric=chart.numeric, cls="data")
     return Markup(
-        '<figure class="chart" id="{}">\n{}\n<figcaption>{}</figcaption>\n'
+        '<figure class="chart" id="{}">\n<div class="scroll">{}</div>\n'
+        "<figcaption>{}</figcaption>\n"
         "<details><summary>The numbers behind this chart</summary>\n{}</details>\n</figure>\n"
     ).format(f"fig-{chart.id}", Markup(chart.svg), chart.caption, data)
 
