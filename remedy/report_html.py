@@ -691,8 +691,10 @@ def clv_to_html(result: ClvResult) -> str:
             f"Gamma-Gamma not used: spend is the mean transaction value "
             f"{_num(result.mean_transaction_value)}."
         )
+    shown_later = set(result.holdout.warnings) if result.holdout is not None else set()
     for warning in result.warnings:
-        fit += notice(f"Warning: {warning}")
+        if warning not in shown_later:  # the holdout section shows its own
+            fit += notice(f"Warning: {warning}")
     sections = [Section("fit", "The fit", counts + fit)]
     tiers = table(
         ["tier", "customers", "mean CLV", "from", "to", "share of total"],
