@@ -70,5 +70,12 @@ bench: $(BIN)/.installed-dev
 	$(BIN)/python bench/clv.py
 	$(BIN)/python bench/drafts.py
 
+# The README's picture of the 6pm report, taken by headless Chromium (Debian: apt-get install
+# chromium); commit docs/6pm-report.png when the page changes.
+screenshots: $(BIN)/.installed
+	mkdir -p bench/out
+	$(BIN)/remedy plan incidents/6pm-price-cap.yaml -f html -o bench/out/6pm-report.html --force
+	$(BIN)/python tests/browser.py bench/out/6pm-report.html docs/6pm-report.png 1200 1700
+
 clean:
 	rm -rf $(VENV) .venv-latest .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist

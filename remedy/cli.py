@@ -107,12 +107,20 @@ class PlanFormat(str, Enum):
     table = "table"
     json = "json"
     markdown = "markdown"
+    html = "html"
+
+
+class ExplainFormat(str, Enum):
+    text = "text"
+    json = "json"
+    html = "html"
 
 
 class ClvFormat(str, Enum):
     table = "table"
     json = "json"
     csv = "csv"
+    html = "html"
 
 
 class DraftsFormat(str, Enum):
@@ -200,6 +208,19 @@ def _load(file: str, allow_outside: list[str] | None = None) -> Incident:
     from remedy.load import load_incident
 
     return load_incident(file, allow_outside=allowed_folders(allow_outside or ()))
+
+
+def _html_reports() -> Any:
+    """`remedy.report_html` (matplotlib and Jinja2 come with it: imported only for -f html)."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise UsageError(
+            "-f html needs matplotlib, which this installation lacks (pip install matplotlib)"
+        ) from None
+    import remedy.report_html
+
+    return remedy.report_html
 
 
 def _console(stderr: bool = False) -> Any:
@@ -550,7 +571,10 @@ def _about(file: str) -> Iterator[None]:
 def plan(
     file: str = typer.Argument(..., metavar="FILE", help="Incident file; - for stdin."),
     format: PlanFormat = typer.Option(
-        PlanFormat.table, "--format", "-f", help="table, json or markdown."
+        PlanFormat.table,
+        "--format",
+        "-f",
+        help="table, json, markdown or html (a page with charts).",
     ),
     draws: int = DRAWS,
     seed: int = SEED,
@@ -572,7 +596,8 @@ def plan(
     _precheck_output(output, force)
     incident = _load(file, allow_outside)
     _warn_missing_customers(incident, file)
-    result = _planned(incident, draws, seed, file).plan
+    run = _planned(incident, draws, seed, file)
+    result = run.plan
     from remedy.drafts import draft_messages
 
     messages = draft_messages(incident, result.offers, templates_dir=templates)
@@ -585,6 +610,11 @@ def plan(
         from remedy.report import plan_to_markdown
 
         _emit(plan_to_markdown(result, messages), output, force)
+    elif format is PlanFormat.html:
+        page = _html_reports().plan_to_html(
+            result, messages, incident=run.incident, clv_by_customer=run.clv_by_customer
+        )
+        _emit(page, output, force)
     else:
         _emit_table(result, messages, output, force)
     _gates(result, max_cost, strict)
@@ -647,7 +677,9 @@ def _gates(result: Any, max_cost: float | None, strict: bool) -> None:
 def explain(
     file: str = typer.Argument(..., metavar="FILE", help="Incident file; - for stdin."),
     option: str = typer.Argument(..., metavar="OPTION", help="Option id, e.g. honor or refund."),
-    format: LintFormat = typer.Option(LintFormat.text, "--format", "-f", help="text or json."),
+    format: ExplainFormat = typer.Option(
+        ExplainFormat.text, "--format", "-f", help="text, json or html (a page)."
+    ),
     draws: int = DRAWS,
     seed: int = SEED,
     allow_outside: list[str] | None = ALLOW_OUTSIDE,
@@ -661,9 +693,13 @@ def explain(
     _precheck_output(output, force)
     incident = _load(file, allow_outside)
     with _about(file):
-        explanation = _explain(incident, option, draws, seed)
-    if format is LintFormat.json:
+        explanation, valued = _explain(incident, option, draws, seed)
+    if format is ExplainFormat.json:
         _emit(_json(explanation.to_json()), output, force)
+    elif format is ExplainFormat.html:
+        reports = _html_reports()
+        views = reports.clv_views_of(valued.incident, valued.clv_override, valued.clv_by_customer)
+        _emit(reports.explanation_to_html(explanation, views), output, force)
     else:
         _emit(explanation.to_text(), output, force)
 
@@ -673,7 +709,7 @@ def _explain(incident: Incident, option: str, draws: int, seed: int) -> Any:
     from remedy.plan import value_incident
 
     valued = value_incident(incident, progress=_stage_reporter("clv"))
-    return explain_option(
+    explanation = explain_option(
         valued.incident,
         option,
         draws=draws,
@@ -681,6 +717,7 @@ def _explain(incident: Incident, option: str, draws: int, seed: int) -> Any:
         clv_override=valued.clv_override,
         notes=valued.notes,
     )
+    return explanation, valued
 
 
 # --- drafts and lint -------------------------------------------------------------------------
@@ -879,7 +916,10 @@ def clv(
         help="Window for expected_purchases, in time units (default: the horizon).",
     ),
     format: ClvFormat = typer.Option(
-        ClvFormat.table, "--format", "-f", help="table (summary), json (summary), csv (rows)."
+        ClvFormat.table,
+        "--format",
+        "-f",
+        help="table (summary), json (summary), csv (rows), html (a page with charts).",
     ),
     output: Path | None = OUTPUT,
     force: bool = FORCE,
@@ -934,6 +974,8 @@ def clv(
         _emit(text + "\n", output, force)
     elif format is ClvFormat.csv:
         _emit_rows_csv(result.iter_rows(), output, force)
+    elif format is ClvFormat.html:
+        _emit(_html_reports().clv_to_html(result), output, force)
     else:
         width = _console().width if sys.stdout.isatty() else 80
         _emit(result.text_report(width=width), output, force)
