@@ -619,12 +619,28 @@ def drafts(
     ),
     templates: Path | None = TEMPLATES,
     draws: int = DRAWS,
-    seed: int = SEED,
+    seed: int = typer.Option(
+        0, "--seed", help="Random seed of the plan and the holdout: same seed, same output."
+    ),
+    holdout: float | None = typer.Option(
+        None,
+        "--holdout",
+        metavar="SHARE",
+        help="Hold out this share of the customers (0 to 0.5, stratified by segment): they get "
+        "the obligations and the apology only. Needs --assignments.",
+    ),
+    assignments: Path | None = typer.Option(
+        None,
+        "--assignments",
+        metavar="PATH",
+        help="Write each customer's arm here (CSV, atomic), for remedy review.",
+    ),
     force: bool = FORCE,
 ) -> None:
     """Write one message per customer and channel of their plan (mail merge).
 
     Example: remedy drafts incident.yaml --out messages.jsonl
+    Holdout: remedy drafts incident.yaml --out m.jsonl --holdout 0.1 --assignments arms.csv
     """
     from remedy.mailmerge import merge
 
@@ -635,9 +651,33 @@ def drafts(
         )
     if str(out) == "-" and format is DraftsFormat.eml:
         raise UsageError("--out -: eml writes a folder of files; give a folder name")
+    if holdout is not None:
+        from remedy.holdouts import check_share
+
+        check_share(holdout)
+        if assignments is None:
+            raise UsageError(
+                "--holdout needs --assignments PATH: without the assignment remedy review "
+                "cannot tell the arms apart, and the holdout would withhold remedies for nothing"
+            )
+    if assignments is not None:
+        if str(assignments) == "-":
+            raise UsageError("--assignments: give a file name (the messages may use stdout)")
+        _precheck_output(assignments, force)
     if str(out) != "-" and format is not DraftsFormat.eml:
         _precheck_output(out, force)
     run = _planned(incident, draws, seed, file)
+    draw = None
+    if assignments is not None:
+        from remedy.holdouts import HoldoutDraw, nothing_to_withhold
+
+        offers, floors = run.plan.offers, run.plan.floor_offers
+        if holdout and nothing_to_withhold(offers, floors):
+            raise UsageError(
+                "--holdout: the plan is the obligation floor in every segment, so a holdout "
+                "would withhold nothing and measure nothing (leave --holdout out)"
+            )
+        draw = HoldoutDraw(holdout or 0.0, seed, incident.id, [o.segment for o in offers])
     report = merge(
         incident,
         run.plan.offers,
@@ -650,7 +690,14 @@ def drafts(
         templates_dir=templates,
         progress=_progress_bar("drafts"),
         clv_by_id=run.clv_by_customer,
+        floor_offers=run.plan.floor_offers,
+        holdout=draw,
     )
+    if draw is not None and assignments is not None:
+        rows = draw.write_assignments(assignments, force)
+        for line in draw.summary(run.plan.offers, run.plan.floor_offers):
+            _err(line)
+        _err(f"wrote {assignments} ({rows:,} customers)")
     for bad in report.bad_rows:
         _err(f"skipped {bad.located(incident.customers.file)}")
     for segment, channel, check in report.failed_checks:
