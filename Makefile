@@ -13,7 +13,7 @@ LOCK_DEV     := requirements/dev.txt
 LOCK_FLAGS := --universal --python-version 3.10 --generate-hashes --quiet \
 	--custom-compile-command "make lock"
 
-.PHONY: demo test lint typecheck pytest lock test-latest mutation bench screenshots clean
+.PHONY: demo test test-slow lint typecheck pytest lock test-latest mutation bench screenshots clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else \
@@ -43,6 +43,10 @@ test: $(BIN)/.installed-dev
 	$(BIN)/ruff format --check remedy tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest
+
+# The statistical checks over many simulated seeds (minutes), left out of `make test`.
+test-slow: $(BIN)/.installed-dev
+	$(BIN)/pytest -m slow
 
 lint: $(BIN)/.installed-dev
 	$(BIN)/ruff check --fix remedy tests bench
