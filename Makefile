@@ -73,6 +73,7 @@ bench: $(BIN)/.installed-dev
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/clv.py
 	$(BIN)/python bench/drafts.py
+	$(BIN)/python bench/review.py
 
 clean:
 	rm -rf $(VENV) .venv-latest .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist
