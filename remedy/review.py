@@ -212,19 +212,27 @@ def read_assignments(path: str | Path, incident_id: str, incident_name: str) -> 
 
 
 def affected_ids(incident: Incident) -> tuple[dict[str, int], int]:
-    """Customer id -> line of the incident's customers file, and the rows skipped as bad (a
-    review needs only the ids: a row drafts would refuse for its email is still a customer)."""
+    """Customer id -> line of the incident's customers file, and the rows without an id.
+
+    A review needs only the ids, so the rows are not validated further: a customer whose
+    email drafts refused was still affected. The header is checked as for drafts.
+    """
     from remedy.customers import CustomerReader
 
     refs = incident.customers
     if refs is None or refs.file is None:
         return {}, 0
-    bad: list[Any] = []
     found: dict[str, int] = {}
-    reader = CustomerReader(refs.file, currency=incident.currency, on_bad_row="skip", bad_rows=bad)
-    for customer in reader:
-        found.setdefault(customer.id, customer.line)
-    return found, len(bad)
+    blank = 0
+    reader = CustomerReader(refs.file, currency=incident.currency)
+    for line, row in reader.rows():
+        column = reader.columns["id"]
+        customer = row[column].strip() if column < len(row) else ""
+        if customer:
+            found.setdefault(customer, line)
+        else:
+            blank += 1
+    return found, blank
 
 
 # --- results ---------------------------------------------------------------------------------
@@ -759,11 +767,9 @@ def review_incident(
             "(add occurred_on: YYYY-MM-DD)"
         )
     warnings: list[str] = []
-    affected, bad_rows = affected_ids(incident)
-    if bad_rows:
-        warnings.append(
-            f"{bad_rows:,} row(s) of the customers file are not valid customers and are left out"
-        )
+    affected, blank = affected_ids(incident)
+    if blank:
+        warnings.append(f"{blank:,} row(s) of the customers file have no id and are left out")
     arms = None
     if assignments is not None:
         arms = read_assignments(assignments, incident.id, incident_name)
@@ -1174,15 +1180,15 @@ def calibrate(
                 else ""
             )
         )
-    elif loss.get("affected") is not None and loss["affected"].low is not None:  # type: ignore[union-attr]
+    elif (affected := loss.get("affected")) is not None and affected.low is not None:
         source = "affected (net of the remedy)"
-        measured_loss = loss["affected"]  # type: ignore[assignment]
+        measured_loss = affected
         scale = 1.0 / factor
+        who = "they all got the plan" if arms is None else "the holdout could not be measured"
         comments.append(
-            f"delta: the affected customers' loss, {_pct(measured_loss.estimate)} "
-            f"[{_pct(measured_loss.low)}, {_pct(measured_loss.high)}]: they all got the plan, so "
-            "this is delta net of the remedy, a lower bound (draft the next incident with "
-            "--holdout to measure both)"
+            f"delta: the affected customers' loss, {_pct(affected.estimate)} "
+            f"[{_pct(affected.low)}, {_pct(affected.high)}]: {who}, so this is delta net of "
+            "the remedy, a lower bound (draft the next incident with --holdout to measure both)"
         )
     else:
         return Calibration(None, "none", None, None, (), ("nothing measured to calibrate",))
@@ -1327,6 +1333,7 @@ def _pct(value: float | None, sign: bool = False) -> str:
 
 
 def _advice(interval: Interval, unit: str) -> str:
+    """What would make a wide interval precise: more customers, or more weeks of orders."""
     if interval.status == "precise":
         return ""
     parts = []
@@ -1412,7 +1419,7 @@ def to_text(review: Review) -> str:
         ]
         if r.note:
             lines.append(f"  {r.note}")
-        advice = _advice(r, "customers in each arm")
+        advice = _advice(r, "holdout customers (and treated ones in proportion)")
         if advice:
             lines.append(f"  {advice}")
     elif data.assignments is None:
@@ -1500,15 +1507,19 @@ def to_markdown(review: Review) -> str:
         if interval is None:
             lines.append(f"| {name} | n/a | | not measured |")
             continue
+        advice = _advice(interval, f"{name} customers")
         lines.append(
             f"| {name} | {_pct(interval.estimate)} | {_pct(interval.low)} to "
-            f"{_pct(interval.high)} | {_status_words(interval.status)} |"
+            f"{_pct(interval.high)} | {_status_words(interval.status)}"
+            + (f"; {advice}" if advice else "")
+            + " |"
         )
     if d.recovery is not None:
         r = d.recovery
+        advice = _advice(r, "holdout customers (and treated ones in proportion)")
+        reading = "; ".join(x for x in (_status_words(r.status), r.note, advice) if x)
         lines.append(
-            f"| **recovery** | {_pct(r.estimate)} | {_pct(r.low)} to {_pct(r.high)} | "
-            f"{_status_words(r.status)} |"
+            f"| **recovery** | {_pct(r.estimate)} | {_pct(r.low)} to {_pct(r.high)} | {reading} |"
         )
     v = d.value
     lines += ["", "## Value (revenue in the window)", ""]

@@ -415,3 +415,50 @@ def test_window_spend_is_the_same_from_memory_and_from_duckdb(
     assert np.allclose(memory.holdout_spend, duck.holdout_spend[position])
     assert np.array_equal(memory.holdout_purchases, duck.holdout_purchases[position])
     assert memory.holdout_spend.sum() > 0
+
+
+def test_calibrated_delta_undoes_the_floor_and_the_modifiers() -> None:
+    """Mother's Day bags: the floor is a refund or a resend (credited with some recovery by the
+    plan) and a missed occasion multiplies delta by 2.5; the file's delta is before both."""
+    from remedy.plan import plan_incident
+    from remedy.review import Assignment, Interval, _floor_recovery, calibrate
+
+    from .conftest import ROOT
+
+    incident = load_incident(str(ROOT / "incidents" / "mothers-day-bags.yaml"))
+    plan = plan_incident(incident, draws=500).plan
+    rho = _floor_recovery(plan)
+    assert 0 < rho < 0.95
+    held = Interval(0.5, 0.4, 0.6, "direction", 0.05)
+    treated = Interval(0.3, 0.2, 0.4, "direction", 0.05)
+    recovery = Interval(0.4, 0.1, 0.7, "direction", 0.15)
+    loss = {"affected": treated, "treated": treated, "holdout": held}
+    arms = Assignment("arms.csv", {"c1": HOLDOUT}, {"c1": "all"}, {"c1": 2}, True)
+    found = calibrate(incident, loss, recovery, plan, arms, None, None)  # type: ignore[arg-type]
+    assert found.delta_source == "holdout"
+    expected = [v / (1 - rho) / 2.5 for v in (0.4, 0.5, 0.6)]
+    assert found.delta == pytest.approx(expected, abs=1e-3)
+    assert found.recovery == (0.1, 0.4, 0.7) and found.recovery_option == "personal_call"
+    assert any("x2.5" in c for c in found.comments)
+    without = calibrate(incident, loss, None, plan, None, None, None)  # type: ignore[arg-type]
+    assert without.delta_source == "affected (net of the remedy)"
+    assert without.delta == pytest.approx([v / 2.5 for v in (0.2, 0.3, 0.4)], abs=1e-3)
+    assert without.recovery is None
+
+
+def test_rows_drafts_would_refuse_are_still_affected(
+    runner: CliRunner, shop: dict[str, Path], tmp_path: Path
+) -> None:
+    folder = tmp_path / "copy"
+    folder.mkdir()
+    for key in ("orders", "incident"):
+        (folder / shop[key].name).write_text(shop[key].read_text())
+    header, first, *rest = shop["customers"].read_text().splitlines()
+    broken = first.replace("@example.com", "-at-example.com")
+    (folder / "affected.csv").write_text("\n".join([header, broken, *rest, ",No id,,,"]) + "\n")
+    args = ["review", str(folder / "incident.yaml"), "--orders", str(folder / "orders.csv")]
+    result = runner.invoke(app, [*args, "-f", "json", "--replicates", "200"])
+    assert result.exit_code == 0, result.output
+    affected = next(g for g in json.loads(result.stdout)["groups"] if g["group"] == "affected")
+    assert affected["customers"] == len(rest) + 1
+    assert "1 row(s) of the customers file have no id" in result.stderr
