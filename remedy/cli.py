@@ -623,17 +623,12 @@ def drafts(
     on_bad_row: BadRow = typer.Option(
         BadRow.fail, "--on-bad-row", help="fail (default) or skip rows with a bad email or amount."
     ),
-    templates: Path | None = TEMPLATES,
-    draws: int = DRAWS,
-    seed: int = typer.Option(
-        0, "--seed", help="Random seed of the plan and the holdout: same seed, same output."
-    ),
     holdout: float | None = typer.Option(
         None,
         "--holdout",
         metavar="SHARE",
-        help="Hold out this share of the customers (0 to 0.5, stratified by segment): they get "
-        "the obligations and the apology only. Needs --assignments.",
+        help="Hold out this share of the customers (0 to 0.5, stratified by segment, drawn "
+        "with --seed): they get the obligations and the apology only. Needs --assignments.",
     ),
     assignments: Path | None = typer.Option(
         None,
@@ -641,6 +636,9 @@ def drafts(
         metavar="PATH",
         help="Write each customer's arm here (CSV, atomic), for remedy review.",
     ),
+    templates: Path | None = TEMPLATES,
+    draws: int = DRAWS,
+    seed: int = SEED,
     force: bool = FORCE,
 ) -> None:
     """Write one message per customer and channel of their plan (mail merge).
