@@ -1034,8 +1034,13 @@ class CustomerMerge:
 
     def allocation(self) -> Iterator[tuple[str, int]]:
         """(customer id, offer index) of every valid customer, as the merge allocates them, in
-        file order, without drafting (a pass over the file; for a stratified holdout)."""
-        return self._run(json=False, dry=True)  # type: ignore[return-value]
+        file order, without drafting (a pass over the file, before or after the merge; for a
+        stratified holdout)."""
+        started, self._started = self._started, False
+        try:
+            yield from self._run(json=False, dry=True)  # type: ignore[misc]
+        finally:
+            self._started = started
 
     def _reader_for(self, *, quiet: bool) -> CustomerReader:
         sink: BadRowSink | None = self.bad_rows
@@ -1126,9 +1131,9 @@ class CustomerMerge:
     def _run(self, *, json: bool, dry: bool = False) -> Iterator[Message | str | tuple[str, int]]:
         # The per-customer hot path, kept in one flat loop on purpose: every function call or
         # attribute lookup here is paid a million times in a large merge.
-        if self._started and not dry:
+        if self._started:
             raise RuntimeError("a CustomerMerge can be iterated once")
-        self._started = self._started or not dry
+        self._started = True
         codes, call_lines = self._allocate()
         facts = self.drafter.facts
         offers = self.offers
