@@ -123,12 +123,6 @@ class LintFormat(str, Enum):
     json = "json"
 
 
-class ReviewFormat(str, Enum):
-    table = "table"
-    json = "json"
-    markdown = "markdown"
-
-
 class TimeUnit(str, Enum):
     day = "day"
     week = "week"
@@ -925,6 +919,12 @@ def _write_rows_csv(rows: Any, stream: Any) -> None:
 
 
 # --- review ----------------------------------------------------------------------------------
+
+
+class ReviewFormat(str, Enum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
 
 
 @app.command()
