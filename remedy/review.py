@@ -1424,6 +1424,11 @@ def to_text(review: Review) -> str:
             lines.append(f"  {advice}")
     elif data.assignments is None:
         lines += ["", "recovery: not measured (no --assignments from drafts --holdout)"]
+    else:
+        lines += [
+            "",
+            "recovery: not measured (the holdout or the treated arm is empty or too small)",
+        ]
     v = data.value
     cur = v.currency
     lines += ["", f"value ({cur}, revenue in the window)"]

@@ -462,3 +462,16 @@ def test_rows_drafts_would_refuse_are_still_affected(
     affected = next(g for g in json.loads(result.stdout)["groups"] if g["group"] == "affected")
     assert affected["customers"] == len(rest) + 1
     assert "1 row(s) of the customers file have no id" in result.stderr
+
+
+def test_assignments_without_a_holdout_measure_no_recovery(
+    runner: CliRunner, shop: dict[str, Path], tmp_path: Path
+) -> None:
+    arms = tmp_path / "arms.csv"
+    arms.write_text(shop["assignments"].read_text().replace(",holdout,", ",treated,"))
+    result = review(runner, shop, "--assignments", str(arms), "-f", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert set(data["loss"]) == {"affected", "treated"} and data["recovery"] is None
+    text = review(runner, shop, "--assignments", str(arms)).stdout
+    assert "recovery: not measured (the holdout or the treated arm is empty" in text

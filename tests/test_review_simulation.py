@@ -9,7 +9,7 @@ One seed runs in the default suite through the command line. The slow test (`pyt
 about three minutes) runs 100 seeds. A 90% interval that is right covers the truth in 90% of
 seeds on average, so the count over a finite number of seeds scatters around 90 (a binomial
 standard error of 3 points at 100 seeds): the test asserts at least 85% for each quantity and
-90% over the four pooled. Measured (seeds 0-99): affected 89%, treated 93%, holdout 92%,
+90% over the four pooled. Measured (seeds 0-99): affected 90%, treated 93%, holdout 92%,
 recovery 89%; seeds 100-199 gave 87%, 90%, 84%, 95%. The intervals' widths match the spread of
 the estimates around the truth, and the estimates are unbiased to within a point.
 """
