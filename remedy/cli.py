@@ -740,6 +740,19 @@ def drafts(
     on_bad_row: BadRow = typer.Option(
         BadRow.fail, "--on-bad-row", help="fail (default) or skip rows with a bad email or amount."
     ),
+    holdout: float | None = typer.Option(
+        None,
+        "--holdout",
+        metavar="SHARE",
+        help="Hold out this share of the customers (0 to 0.5, stratified by segment, drawn "
+        "with --seed): they get the obligations and the apology only. Needs --assignments.",
+    ),
+    assignments: Path | None = typer.Option(
+        None,
+        "--assignments",
+        metavar="PATH",
+        help="Write each customer's arm here (CSV, atomic), for remedy review.",
+    ),
     templates: Path | None = TEMPLATES,
     draws: int = DRAWS,
     seed: int = SEED,
@@ -749,6 +762,7 @@ def drafts(
     """Write one message per customer and channel of their plan (mail merge).
 
     Example: remedy drafts incident.yaml --out messages.jsonl
+    Holdout: remedy drafts incident.yaml --out m.jsonl --holdout 0.1 --assignments arms.csv
     """
     from remedy.mailmerge import merge
 
@@ -759,9 +773,33 @@ def drafts(
         )
     if str(out) == "-" and format is DraftsFormat.eml:
         raise UsageError("--out -: eml writes a folder of files; give a folder name")
+    if holdout is not None:
+        from remedy.holdouts import check_share
+
+        check_share(holdout)
+        if assignments is None:
+            raise UsageError(
+                "--holdout needs --assignments PATH: without the assignment remedy review "
+                "cannot tell the arms apart, and the holdout would withhold remedies for nothing"
+            )
+    if assignments is not None:
+        if str(assignments) == "-":
+            raise UsageError("--assignments: give a file name (the messages may use stdout)")
+        _precheck_output(assignments, force)
     if str(out) != "-" and format is not DraftsFormat.eml:
         _precheck_output(out, force)
     run = _planned(incident, draws, seed, file)
+    draw = None
+    if assignments is not None:
+        from remedy.holdouts import HoldoutDraw, nothing_to_withhold
+
+        offers, floors = run.plan.offers, run.plan.floor_offers
+        if holdout and nothing_to_withhold(offers, floors):
+            raise UsageError(
+                "--holdout: the plan is the obligation floor in every segment, so a holdout "
+                "would withhold nothing and measure nothing (leave --holdout out)"
+            )
+        draw = HoldoutDraw(holdout or 0.0, seed, incident.id, [o.segment for o in offers])
     report = merge(
         incident,
         run.plan.offers,
@@ -774,7 +812,14 @@ def drafts(
         templates_dir=templates,
         progress=_progress_bar("drafts"),
         clv_by_id=run.clv_by_customer,
+        floor_offers=run.plan.floor_offers,
+        holdout=draw,
     )
+    if draw is not None and assignments is not None:
+        rows = draw.write_assignments(assignments, force)
+        for line in draw.summary(run.plan.offers, run.plan.floor_offers):
+            _err(line)
+        _err(f"wrote {assignments} ({rows:,} customers)")
     for bad in report.bad_rows:
         _err(f"skipped {bad.located(incident.customers.file)}")
     for segment, channel, check in report.failed_checks:
@@ -1006,6 +1051,119 @@ def _write_rows_csv(rows: Any, stream: Any) -> None:
             writer = csv.DictWriter(stream, fieldnames=list(row), lineterminator="\n")
             writer.writeheader()
         writer.writerow({k: neutralise(v) if isinstance(v, str) else v for k, v in row.items()})
+
+
+# --- review ----------------------------------------------------------------------------------
+
+
+class ReviewFormat(str, Enum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+
+
+@app.command()
+def review(
+    file: str = typer.Argument(..., metavar="FILE", help="Incident file (with occurred_on)."),
+    orders: str | None = typer.Option(
+        None,
+        "--orders",
+        metavar="ORDERS",
+        help="Order history through --as-of: CSV, .csv.gz or .parquet (default: the "
+        "incident's customers.orders).",
+    ),
+    assignments: Path | None = typer.Option(
+        None,
+        "--assignments",
+        metavar="PATH",
+        help="The arms written by drafts --holdout: measures the remedy's recovery.",
+    ),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="End of the window, YYYY-MM-DD (default: the last order date)."
+    ),
+    format: ReviewFormat = typer.Option(
+        ReviewFormat.table, "--format", "-f", help="table, json or markdown."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap: same seed, same output."),
+    replicates: int = typer.Option(
+        2000, "--replicates", min=200, max=100_000, help="Bootstrap replicates."
+    ),
+    write_assumptions: Path | None = typer.Option(
+        None,
+        "--write-assumptions",
+        metavar="PATH",
+        help="Write the calibrated delta and recovery as YAML for the next incident file.",
+    ),
+    customer_col: str | None = typer.Option(
+        None, "--customer-col", help="Customer id column (default: customer_id or an alias)."
+    ),
+    date_col: str | None = typer.Option(
+        None, "--date-col", help="Order date column (default: date or an alias)."
+    ),
+    amount_col: str | None = typer.Option(
+        None, "--amount-col", help="Order amount column (default: amount or an alias)."
+    ),
+    output: Path | None = OUTPUT,
+    force: bool = FORCE,
+) -> None:
+    """After the incident: what it cost in purchases, and what the remedy won back.
+
+    Example: remedy review incident.yaml --orders orders.csv --assignments arms.csv
+    """
+    from remedy.errors import InputError
+
+    _precheck_output(output, force)
+    if write_assumptions is not None:
+        _precheck_output(write_assumptions, force)
+    when = _parse_date(as_of, "--as-of")
+    incident = _load(file)
+    name = "<stdin>" if file == "-" else file
+    if orders is None:
+        refs = incident.customers
+        if refs is None or refs.orders is None:
+            raise UsageError(
+                f"{name}: no order history: give --orders ORDERS (or customers.orders in the "
+                "incident)"
+            )
+        orders = str(refs.orders)
+    if orders == "-":
+        raise UsageError("--orders: give the order history's path (it is read more than once)")
+    if assignments is not None and not assignments.is_file():
+        raise UsageError(f"--assignments: {assignments}: no such file")
+    from remedy.review import RENDERERS, assumptions_yaml, review_incident
+
+    plan = None
+    try:
+        with _about(file):
+            plan = _planned(incident, 10_000, 0, file).plan
+    except InputError as exc:
+        _err(f"warning: the plan's cost is left out: {exc.message}")
+    result = review_incident(
+        incident,
+        orders,
+        assignments=assignments,
+        as_of=when,
+        columns=(customer_col, date_col, amount_col),
+        seed=seed,
+        replicates=replicates,
+        plan=plan,
+        incident_name=name,
+        progress=_stage_reporter("review"),
+    )
+    for warning in result.warnings:
+        _err(f"warning: {warning}")
+    if format is ReviewFormat.json:
+        import json
+
+        text = json.dumps(result.to_json(), indent=2, ensure_ascii=False, allow_nan=False)
+        _emit(text + "\n", output, force)
+    else:
+        _emit(RENDERERS[format.value](result), output, force)
+    if write_assumptions is not None:
+        from remedy.fileio import write_text_atomic
+
+        write_text_atomic(write_assumptions, assumptions_yaml(result), force=force)
+        _err(f"wrote {write_assumptions}")
 
 
 # --- entry point -----------------------------------------------------------------------------

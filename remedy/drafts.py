@@ -122,7 +122,11 @@ _PLACEHOLDERS = ("[name]", "[first name]", "[order id]", "[order value]", "[refu
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    """One draft: a segment's (customer_id and to are None) or one customer's."""
+    """One draft: a segment's (customer_id and to are None) or one customer's.
+
+    `arm` is a customer's arm in the mail merge: "treated" (the plan) or "holdout" (the
+    obligation floor and the apology only; see `remedy.holdouts`); None for segment drafts.
+    """
 
     channel: str
     segment: str
@@ -131,6 +135,7 @@ class Message:
     to: str | None
     customer_id: str | None
     checks: ApologyCheck
+    arm: str | None = None
 
     def as_dict(self, *, checks: bool = False) -> dict[str, Any]:
         """The message as a JSON-ready mapping; with `checks`, the apology check too."""
@@ -142,6 +147,8 @@ class Message:
             "subject": self.subject,
             "body": self.body,
         }
+        if self.arm is not None:
+            data["arm"] = self.arm
         if checks:
             data["checks"] = self.checks.as_dict()
         return data
@@ -1029,6 +1036,7 @@ class CustomerMerge:
         on_bad_row: OnBadRow = "fail",
         bad_rows: BadRowSink | None = None,
         clv_by_id: Mapping[str, float] | None = None,
+        floor_offers: Sequence[Offer] = (),
     ) -> None:
         if not offers:
             raise ValueError("the plan has no offers to draft")
@@ -1037,7 +1045,13 @@ class CustomerMerge:
         self.path = Path(customers_path)
         self.on_bad_row = on_bad_row
         self.bad_rows = bad_rows
-        self.drafter = _Drafter(incident, offers, templates_dir)
+        # A holdout customer is drafted from their segment's floor offer, at index + len(offers).
+        self.floor_offers = list(floor_offers)
+        if self.floor_offers and len(self.floor_offers) != len(self.offers):
+            raise ValueError("floor_offers needs one offer per segment of the plan")
+        # holdout(customer_id, offer index) -> True for a holdout customer (remedy.holdouts).
+        self.holdout: Callable[[str, int], bool] | None = None
+        self.drafter = _Drafter(incident, [*self.offers, *self.floor_offers], templates_dir)
         self.customers = 0
         self.messages = 0
         self.by_channel: dict[str, int] = {c: 0 for c in CHANNELS if c != "post"}
@@ -1074,6 +1088,16 @@ class CustomerMerge:
     def json_lines(self) -> Iterator[str]:
         """The messages as JSONL lines (as `remedy.mailmerge.jsonl_line` writes them)."""
         return self._run(json=True)  # type: ignore[return-value]
+
+    def allocation(self) -> Iterator[tuple[str, int]]:
+        """(customer id, offer index) of every valid customer, as the merge allocates them, in
+        file order, without drafting (a pass over the file, before or after the merge; for a
+        stratified holdout)."""
+        started, self._started = self._started, False
+        try:
+            yield from self._run(json=False, dry=True)  # type: ignore[misc]
+        finally:
+            self._started = started
 
     def _reader_for(self, *, quiet: bool) -> CustomerReader:
         sink: BadRowSink | None = self.bad_rows
@@ -1166,7 +1190,7 @@ class CustomerMerge:
                 heapq.heapreplace(heap, key)
         return {-negative for heap in heaps for _, negative in heap}
 
-    def _run(self, *, json: bool) -> Iterator[Message | str]:
+    def _run(self, *, json: bool, dry: bool = False) -> Iterator[Message | str | tuple[str, int]]:
         # The per-customer hot path, kept in one flat loop on purpose: every function call or
         # attribute lookup here is paid a million times in a large merge.
         if self._started:
@@ -1179,8 +1203,12 @@ class CustomerMerge:
         facts = self.drafter.facts
         offers = self.offers
         index = {o.segment: i for i, o in enumerate(offers)}
-        refunds = [facts.money(facts.refund_amount(o)) for o in offers]
-        has_refund = [o.has("refund") for o in offers]
+        drafted = self.drafter.offers  # the plan's offers, then the floor's (holdout) ones
+        refunds = [facts.money(facts.refund_amount(o)) for o in drafted]
+        has_refund = [o.has("refund") for o in drafted]
+        held = self.holdout
+        floors = len(offers)
+        floor_calls = [o.calls > 0 for o in self.floor_offers]
         per_order = facts.refund_per_order
         money = facts.money
         money_cache = facts._money
@@ -1189,7 +1217,7 @@ class CustomerMerge:
         j_explanation = _escape(explanation)
         make = _message
         escape = _escape_value
-        self._reader = reader = self._reader_for(quiet=False)
+        self._reader = reader = self._reader_for(quiet=dry)
         emails = sms = calls = customers = 0
         try:
             for line, ident, name, email, order_id, amount, _, segment_name, phone in reader:
@@ -1204,6 +1232,14 @@ class CustomerMerge:
                 else:
                     offer_index = index[segment_name] if segment_name is not None else 0
                     call = call_lines is not None and line in call_lines
+                if dry:
+                    yield ident, offer_index
+                    continue
+                arm = "treated"
+                if held is not None and held(ident, offer_index):
+                    arm = "holdout"  # the obligation floor and the apology only
+                    call = call and floor_calls[offer_index]
+                    offer_index += floors
                 first = name.partition(" ")[0]
                 if len(first) > MAX_FIRST_NAME:
                     first = ""
@@ -1227,7 +1263,7 @@ class CustomerMerge:
                 if bundle is None:
                     bundle = bundles[key] = self.drafter.bundle(offer_index, shape, call, False)
                     bundle.check()
-                    self._note_checks(bundle)
+                    self._note_checks(bundle, arm)
                 values = [name, first, order_id, order_value, refund, explanation]
                 segment = bundle.segment
                 customers += 1
@@ -1242,7 +1278,7 @@ class CustomerMerge:
                         jvalues = [escape(v) for v in values[:F_EXPLANATION]]
                         jvalues.append(j_explanation)
                         j_id, j_email = escape(ident), escape(email or "")
-                    head = f'{{"customer_id":"{j_id}","segment":"{bundle.j_segment}",'
+                    head = f'{{"customer_id":"{j_id}","segment":"{bundle.j_segment}","arm":"{arm}",'
                 if email is not None:
                     emails += 1
                     if json:
@@ -1260,6 +1296,7 @@ class CustomerMerge:
                             email,
                             ident,
                             bundle.email_check,
+                            arm,
                         )
                 if phone is not None:
                     sms += 1
@@ -1279,6 +1316,7 @@ class CustomerMerge:
                             phone,
                             ident,
                             bundle.sms_check,
+                            arm,
                         )
                 if call:
                     calls += 1
@@ -1297,21 +1335,24 @@ class CustomerMerge:
                             to,
                             ident,
                             bundle.phone_check,
+                            arm,
                         )
         finally:
-            self.by_channel["email"] += emails
-            self.by_channel["sms"] += sms
-            self.by_channel["phone"] += calls
-            self.messages = emails + sms + calls
-            self.customers = customers
+            if not dry:
+                self.by_channel["email"] += emails
+                self.by_channel["sms"] += sms
+                self.by_channel["phone"] += calls
+                self.messages = emails + sms + calls
+                self.customers = customers
 
-    def _note_checks(self, bundle: _Bundle) -> None:
+    def _note_checks(self, bundle: _Bundle, arm: str = "treated") -> None:
+        segment = bundle.segment if arm == "treated" else f"{bundle.segment} ({arm})"
         for channel, check in (
             ("email", bundle.email_check),
             ("sms", bundle.sms_check),
             ("phone", bundle.phone_check),
         ):
-            self.checks.setdefault((bundle.segment, channel), check)
+            self.checks.setdefault((segment, channel), check)
 
 
 def _json_or_null(value: str | None) -> str:
@@ -1321,7 +1362,7 @@ def _json_or_null(value: str | None) -> str:
 _new_message = object.__new__
 _message_setters = tuple(
     getattr(Message, name).__set__
-    for name in ("channel", "segment", "subject", "body", "to", "customer_id", "checks")
+    for name in ("channel", "segment", "subject", "body", "to", "customer_id", "checks", "arm")
 )
 
 
@@ -1333,10 +1374,11 @@ def _message(
     to: str | None,
     customer_id: str | None,
     checks: ApologyCheck,
+    arm: str | None = None,
 ) -> Message:
     """`Message(...)` at half the cost: sets the slots directly (mail merge makes millions)."""
     message: Message = _new_message(Message)
-    s_channel, s_segment, s_subject, s_body, s_to, s_id, s_checks = _message_setters
+    s_channel, s_segment, s_subject, s_body, s_to, s_id, s_checks, s_arm = _message_setters
     s_channel(message, channel)
     s_segment(message, segment)
     s_subject(message, subject)
@@ -1344,6 +1386,7 @@ def _message(
     s_to(message, to)
     s_id(message, customer_id)
     s_checks(message, checks)
+    s_arm(message, arm)
     return message
 
 
