@@ -26,30 +26,33 @@ Data preparation (all documented choices):
 * Time units: day = 1 day, week = 7 days, month = 30.4375 days (365.25 / 12). The default
   horizon is one year: 365 days, 52 weeks or 12 months.
 
-Estimation: maximum likelihood with L-BFGS-B on the logarithms of the parameters (so they stay
-positive) with analytic gradients. The BG/NBD likelihood depends on a customer only through
-(x, t_x, T), so customers are grouped by identical triples and each group is weighted by its
-size; with day-level dates that turns a million customers into a few hundred thousand groups at
-most, and every term that depends on x alone is computed once per distinct x. Log-likelihoods
-are evaluated in log space (gammaln, betaln, logaddexp). A BG/NBD fit that does not converge
-is an `InputError` saying what to try; a Gamma-Gamma fit that fails falls back (see below).
-Standard errors come from the Hessian (central differences of the analytic gradient).
+Estimation: maximum likelihood by Newton's method in a trust region (`_newton`) on the
+logarithms of the parameters (so they stay positive), with analytic gradients and Hessians.
+The BG/NBD likelihood depends on a customer only through (x, t_x, T), so customers are grouped
+by identical triples and each group is weighted by its size; with day-level dates that turns a
+million customers into a few hundred thousand groups at most, and every term that depends on x
+alone is computed once per distinct x. Log-likelihoods are evaluated in log space (log-gamma
+differences, logaddexp). A BG/NBD fit that does not converge is an `InputError` saying what to
+try; a Gamma-Gamma fit that fails falls back (see below). Standard errors come from the
+analytic Hessian at the estimate. The special functions are numpy code (`remedy.special`), so
+`remedy clv` does not import scipy (whose import cost a third of a 200,000-customer run); sums
+over customers avoid BLAS (see `_dot`).
 
 Scoring:
 
 * P(alive) is eq. (13) computed as a logistic function of a log-odds, which cannot overflow.
-* Expected purchases in the next t time units are eq. (10). Its Gaussian hypergeometric
-  function 2F1(r+x, b+x; a+b+x-1; z) grows quickly with x and near z = 1, and its product with
-  ((alpha+T)/(alpha+T+t))^(r+x) suffers cancellation. Euler's transformation
-  2F1(A, B; C; z) = (1-z)^(C-A-B) 2F1(C-A, C-B; C; z) turns the product into
-  (1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b+x-1; z), whose parameters do not grow with x. scipy's 2F1
-  still fails in places (large a, parameter differences near integers), so the Euler, Pfaff
-  and original forms are all evaluated and the first that agrees with another is kept; where
-  none agree, or a > 30, the value comes from Gauss quadrature over the Beta posterior of the
-  drop-out probability (see `_expected_if_alive`). Against 30-digit mpmath on a grid of 2,969
-  points spanning r, a, b from 1e-3 to 1e5 the result is within 1e-7 (1e-6 in two extreme
-  corners). Eq. (10) has removable singularities at a = 1 and (for x = 0) at a + b = 1; within
-  1e-4 of them the value is interpolated linearly between the two sides.
+* Expected purchases in the next t time units are eq. (10), computed as the expectation over
+  the Beta posterior of the drop-out probability that it is (see `_expected_if_alive`), by
+  Gauss quadrature with as many nodes as it takes to agree to 1e-10. The paper's closed form
+  through the Gaussian hypergeometric function 2F1(r+x, b+x; a+b+x-1; z) cancels badly, has
+  removable singularities at a = 1 and a + b = 1, and scipy's 2F1 fails in places; it is kept
+  only for very long windows (u = t / (alpha + T) in the hundreds), where the quadrature would
+  need too many nodes (`_expected_if_alive_hyp2f1`, which imports scipy). On a grid of 176,400
+  points (r 1e-3..1e5, alpha 0.005..2e6, a and b 1e-3..1e5, x 0..400, t 1..5,200) the two
+  agree to 1e-7 except near a = 1, where the closed form was interpolated, and at large b
+  with small a; at 444 of the points where they differ by over 1e-9, 30-digit mpmath
+  quadrature sides with the Gauss quadrature at 417 (the rest are points where mpmath's own
+  quadrature failed).
 * Expected spend per transaction is the Gamma-Gamma conditional mean
   p (gamma + x m) / (p x + q - 1). Without a usable Gamma-Gamma fit (fewer than
   `MIN_GAMMA_GAMMA_CUSTOMERS` repeat customers, no convergence, a parameter at its bound, or
@@ -72,11 +75,11 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
-from scipy import optimize, special
 
+from remedy import special
 from remedy.errors import InputError, UsageError
 from remedy.orders import read_orders
 from remedy.rfm import CustomerSummary
@@ -660,6 +663,22 @@ def _bound_warnings(model: str, at_bounds: Sequence[str]) -> list[str]:
     ]
 
 
+# --- Sums without BLAS -------------------------------------------------------------------------
+
+
+def _dot(a: np.ndarray, b: np.ndarray) -> float:
+    """sum(a * b) by numpy's pairwise summation, never through BLAS.
+
+    OpenBLAS computes a long dot product on every core: on a busy 2-core machine its threads
+    wait for each other, and a fit that takes 0.3 s alone took 4-6 s. numpy's own sum runs on
+    one core and gives the same bits whatever the machine's thread settings.
+    """
+    return float(np.add.reduce(a * b))
+
+
+_EMPTY = np.zeros(0)
+
+
 # --- BG/NBD ------------------------------------------------------------------------------------
 
 
@@ -669,6 +688,7 @@ class _BgNbdData:
 
     x: np.ndarray
     weights: np.ndarray
+    total_weight: float
     x_unique: np.ndarray
     x_index: np.ndarray
     x_weight: np.ndarray
@@ -697,6 +717,7 @@ class _BgNbdData:
         return cls(
             x,
             w,
+            float(w.sum()),
             x_unique,
             x_index.ravel(),
             x_weight,
@@ -725,74 +746,109 @@ def _check_bgnbd_data(x: np.ndarray, tx: np.ndarray, T: np.ndarray, w: np.ndarra
 
 
 def _bgnbd_loglik(
-    params: Sequence[float] | np.ndarray, data: _BgNbdData, gradient: bool
-) -> tuple[float, np.ndarray]:
-    """Total log-likelihood (eq. 6 in log space) and, if asked, its gradient in (r, alpha, a, b).
+    params: Sequence[float] | np.ndarray, data: _BgNbdData, order: int = 0
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """Total log-likelihood (eq. 6 in log space) and, for `order` 1 and 2, its gradient and
+    Hessian in (r, alpha, a, b).
 
-    ll = ln G(r+x) - ln G(r) + r ln alpha
-         + logaddexp(ln B(a, b+x) - ln B(a, b) - (r+x) ln(alpha+T),
-                     [x>0] ln B(a+1, b+x-1) - ln B(a, b) - (r+x) ln(alpha+t_x))
+    ll = ln G(r+x) - ln G(r) + r ln alpha + logaddexp(t1, t2) with
+    t1 = ln B(a, b+x) - ln B(a, b) - (r+x) ln(alpha+T)
+       = ln (b)_x - ln (a+b)_x - (r+x) ln(alpha+T),
+    t2 = ln B(a+1, b+x-1) - ln B(a, b) - (r+x) ln(alpha+t_x)   (x > 0 only)
+       = ln a + ln (b)_(x-1) - ln (a+b)_x - (r+x) ln(alpha+t_x),
+    where (z)_n = G(z+n) / G(z). With w1, w2 the posterior weights of the two branches
+    ("still alive", "dropped at t_x"), the gradient is d(head) + w1 dt1 + w2 dt2 and the Hessian
+    d2(head) + w1 d2t1 + w2 d2t2 + w1 w2 (dt1 - dt2)(dt1 - dt2)'. Everything that depends on x
+    alone is computed once per distinct x.
     """
     r, alpha, a, b = (float(v) for v in params)
     xu = data.x_unique
-    repeat_u = xu > 0
-    beta_ab = special.betaln(a, b)
-    head_u = special.gammaln(r + xu) - special.gammaln(r) + r * math.log(alpha)
-    alive_u = special.betaln(a, b + xu) - beta_ab
-    dead_u = np.full(len(xu), -np.inf)
-    dead_u[repeat_u] = special.betaln(a + 1, b + xu[repeat_u] - 1) - beta_ab
-
-    rx = r + data.x
-    log_aT = np.log(alpha + data.T_unique)[data.T_index]
-    log_atx = np.log(alpha + data.tx_unique)[data.tx_index]
-    t1 = alive_u[data.x_index] - rx * log_aT
-    t2 = dead_u[data.x_index] - rx * log_atx
-    # logaddexp by hand, reusing exp(-|t1 - t2|) for the two posterior weights below.
-    high = np.maximum(t1, t2)
-    e = np.exp(-np.abs(t1 - t2))
-    lse = high + np.log1p(e)
-    w = data.weights
-    total = float(np.dot(data.x_weight, head_u) + np.dot(w, lse))
-    if not gradient:
-        return total, np.zeros(0)
-
-    # Posterior weights of the two likelihood branches ("still alive" vs "dropped at t_x").
-    big = 1.0 / (1.0 + e)
-    small = e * big
-    w1 = np.where(t1 >= t2, big, small)
-    w2 = 1.0 - w1
-    psi_rx = special.digamma(r + xu)
-    psi_abx = special.digamma(a + b + xu)
-    psi_bx = special.digamma(b + xu)
-    psi_bx1 = np.zeros(len(xu))
-    psi_bx1[repeat_u] = special.digamma(b + xu[repeat_u] - 1)
-    ww1, ww2 = w * w1, w * w2
-    total_w = float(w.sum())
     xi = data.x_index
+    repeat_u = xu > 0
+    lp_ab = special.log_pochhammer(a + b, xu)
+    head_u = special.log_pochhammer(r, xu) + r * math.log(alpha)
+    alive_u = special.log_pochhammer(b, xu) - lp_ab
+    dead_u = np.full(len(xu), -np.inf)
+    dead_u[repeat_u] = math.log(a) + special.log_pochhammer(b, xu[repeat_u] - 1) - lp_ab[repeat_u]
+    a_T = alpha + data.T_unique
+    a_tx = alpha + data.tx_unique
+    log_aT = np.log(a_T)[data.T_index]
+    log_atx = np.log(a_tx)[data.tx_index]
+    rx = r + data.x
+    t1 = alive_u[xi] - rx * log_aT
+    t2 = dead_u[xi] - rx * log_atx
+    gap = t1 - t2  # +inf when x = 0
+    e = np.exp(-np.abs(gap))
+    lse = np.maximum(t1, t2) + np.log1p(e)
+    w = data.weights
+    total = _dot(data.x_weight, head_u) + _dot(w, lse)
+    if order == 0:
+        return total, _EMPTY, _EMPTY
 
-    d_r = (
-        np.dot(data.x_weight, psi_rx)
-        + total_w * (math.log(alpha) - special.digamma(r))
-        - np.dot(ww1, log_aT)
-        - np.dot(ww2, log_atx)
+    inv = 1.0 / (1.0 + e)
+    ww1 = w * np.where(gap >= 0, inv, e * inv)  # w * P(still alive | data)
+    ww2 = w - ww1
+    total_w = data.total_weight
+    i_T = (1.0 / a_T)[data.T_index]
+    i_tx = (1.0 / a_tx)[data.tx_index]
+    s1 = np.bincount(xi, weights=ww1, minlength=len(xu))
+    s2 = data.x_weight - s1
+    dp_ab = special.digamma_difference(a + b, xu)
+    dp_b = special.digamma_difference(b, xu)
+    dp_b1 = np.zeros(len(xu))
+    dp_b1[repeat_u] = special.digamma_difference(b, xu[repeat_u] - 1)
+    pull = ww1 * i_T + ww2 * i_tx
+    gradient = np.array(
+        [
+            _dot(data.x_weight, special.digamma_difference(r, xu))
+            + total_w * math.log(alpha)
+            - _dot(ww1, log_aT)
+            - _dot(ww2, log_atx),
+            total_w * r / alpha - _dot(rx, pull),
+            _dot(s1, -dp_ab) + _dot(s2, 1.0 / a - dp_ab),
+            _dot(s1, dp_b - dp_ab) + _dot(s2, dp_b1 - dp_ab),
+        ]
     )
-    d_alpha = (
-        total_w * r / alpha
-        - np.dot(w * rx, w1 / (alpha + data.T_unique[data.T_index]))
-        - np.dot(w * rx, w2 / (alpha + data.tx_unique[data.tx_index]))
+    if order == 1:
+        return total, gradient, _EMPTY
+
+    v = w * e * inv * inv  # w * w1 * w2
+    d_r = log_atx - log_aT  # dt1 - dt2, r component
+    d_alpha = rx * (i_tx - i_T)  # dt1 - dt2, alpha component
+    v_r = v * d_r
+    v_alpha = v * d_alpha
+    v_x = np.bincount(xi, weights=v, minlength=len(xu))
+    v_r_x = np.bincount(xi, weights=v_r, minlength=len(xu))
+    v_alpha_x = np.bincount(xi, weights=v_alpha, minlength=len(xu))
+    d_b = np.zeros(len(xu))  # dt1 - dt2, b component (the a component is -1/a)
+    d_b[repeat_u] = 1.0 / (b + xu[repeat_u] - 1)
+    tp_ab = special.trigamma_difference(a + b, xu)
+    tp_b = special.trigamma_difference(b, xu)
+    tp_b1 = np.zeros(len(xu))
+    tp_b1[repeat_u] = special.trigamma_difference(b, xu[repeat_u] - 1)
+    h_rr = _dot(data.x_weight, special.trigamma_difference(r, xu)) + _dot(v_r, d_r)
+    h_r_alpha = total_w / alpha - float(pull.sum()) + _dot(v_r, d_alpha)
+    h_alpha_alpha = (
+        -total_w * r / alpha**2
+        + _dot(rx, ww1 * i_T * i_T + ww2 * i_tx * i_tx)
+        + _dot(v_alpha, d_alpha)
     )
-    psi_a, psi_ab, psi_b = special.digamma(a), special.digamma(a + b), special.digamma(b)
-    d_a = (
-        np.dot(ww1, (psi_a - psi_abx)[xi])
-        + np.dot(ww2, (special.digamma(a + 1) - psi_abx)[xi])
-        - total_w * (psi_a - psi_ab)
+    h_ra = -float(v_r_x.sum()) / a
+    h_rb = _dot(v_r_x, d_b)
+    h_alpha_a = -float(v_alpha_x.sum()) / a
+    h_alpha_b = _dot(v_alpha_x, d_b)
+    h_aa = -_dot(data.x_weight, tp_ab) + (float(v_x.sum()) - float(s2.sum())) / a**2
+    h_ab = -_dot(data.x_weight, tp_ab) - _dot(v_x, d_b) / a
+    h_bb = _dot(s1, tp_b - tp_ab) + _dot(s2, tp_b1 - tp_ab) + _dot(v_x, d_b * d_b)
+    hessian = np.array(
+        [
+            [h_rr, h_r_alpha, h_ra, h_rb],
+            [h_r_alpha, h_alpha_alpha, h_alpha_a, h_alpha_b],
+            [h_ra, h_alpha_a, h_aa, h_ab],
+            [h_rb, h_alpha_b, h_ab, h_bb],
+        ]
     )
-    d_b = (
-        np.dot(ww1, (psi_bx - psi_abx)[xi])
-        + np.dot(ww2, (psi_bx1 - psi_abx)[xi])
-        - total_w * (psi_b - psi_ab)
-    )
-    return total, np.array([d_r, d_alpha, d_a, d_b])
+    return total, gradient, hessian
 
 
 def bgnbd_log_likelihood(
@@ -804,7 +860,7 @@ def bgnbd_log_likelihood(
 ) -> float:
     """Total BG/NBD log-likelihood of (r, alpha, a, b), each customer weighted by `weights`."""
     data = _BgNbdData.build(frequency, recency, T, weights)
-    return _bgnbd_loglik(params, data, gradient=False)[0]
+    return _bgnbd_loglik(params, data)[0]
 
 
 def bgnbd_log_likelihood_gradient(
@@ -816,7 +872,19 @@ def bgnbd_log_likelihood_gradient(
 ) -> np.ndarray:
     """Gradient of `bgnbd_log_likelihood` with respect to (r, alpha, a, b)."""
     data = _BgNbdData.build(frequency, recency, T, weights)
-    return _bgnbd_loglik(params, data, gradient=True)[1]
+    return _bgnbd_loglik(params, data, order=1)[1]
+
+
+def bgnbd_log_likelihood_hessian(
+    params: Sequence[float],
+    frequency: np.ndarray,
+    recency: np.ndarray,
+    T: np.ndarray,
+    weights: np.ndarray | None = None,
+) -> np.ndarray:
+    """Hessian of `bgnbd_log_likelihood` with respect to (r, alpha, a, b)."""
+    data = _BgNbdData.build(frequency, recency, T, weights)
+    return _bgnbd_loglik(params, data, order=2)[2]
 
 
 def group_customers(
@@ -846,23 +914,27 @@ def fit_bgnbd(
         frequency, recency, T, counts, _ = group_customers(frequency, recency, T)
         weights = counts
     data = _BgNbdData.build(frequency, recency, T, weights)
-    total_w = float(data.weights.sum())
-    mean_x = float(np.dot(data.weights, data.x)) / total_w
-    mean_T = max(float(np.dot(data.weights, data.T_unique[data.T_index])) / total_w, 1e-9)
+    total_w = data.total_weight
+    mean_x = _dot(data.weights, data.x) / total_w
+    mean_T = max(_dot(data.weights, data.T_unique[data.T_index]) / total_w, 1e-9)
     # Mean purchase rate ~ r / alpha ~ mean x / mean T sets the time scale of alpha.
     alpha0 = mean_T / max(mean_x, 0.1)
-    starts = [np.array([1.0, alpha0, 1.0, 1.0]), np.array([0.5, alpha0 / 2, 0.5, 3.0])]
+    # The third start is tried only when the first two end on a ridge or a bound: it leads
+    # towards a, b -> 0 (every customer either drops out at once or never), the other ridge.
+    starts = [
+        np.array([1.0, alpha0, 1.0, 1.0]),
+        np.array([0.5, alpha0 / 2, 0.5, 3.0]),
+        np.array([1.0, alpha0, 0.1, 0.1]),
+    ]
     if initial is not None:
         starts.insert(0, np.asarray(initial, dtype=np.float64))
     scale = np.array([1.0, alpha0, 1.0, 1.0])
-
-    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        params = np.exp(theta)
-        value, grad = _bgnbd_loglik(params, data, gradient=True)
-        return -value / total_w, -grad * params / total_w
-
     theta, ll, convergence, se = _maximise(
-        objective, starts, scale, ("r", "alpha", "a", "b"), total_w
+        _log_objective(_bgnbd_loglik, data, total_w),
+        starts,
+        scale,
+        ("r", "alpha", "a", "b"),
+        total_w,
     )
     r, alpha, a, b = np.exp(theta).tolist()
     return BgNbdFit(
@@ -878,8 +950,39 @@ def fit_bgnbd(
     )
 
 
+# --- Maximum likelihood: Newton's method in a trust region -------------------------------------
+
+_Objective = Callable[[np.ndarray, bool], tuple[float, np.ndarray, np.ndarray]]
+
+_MAX_ITERATIONS = 200
+_STEP_TOLERANCE = 1e-10  # a Newton step this small (in log-parameters) ends the search
+_REDUCTION_TOLERANCE = 1e-14  # relative decrease that counts as none (as L-BFGS-B's ftol)
+_MAX_RADIUS = 2 * _LOG_BOUND
+
+
+def _log_objective(
+    loglik: Callable[[np.ndarray, Any, int], tuple[float, np.ndarray, np.ndarray]],
+    data: Any,
+    total_weight: float,
+) -> _Objective:
+    """The mean negative log-likelihood of log-parameters theta, with its gradient and Hessian
+    in theta when `derivatives` (the chain rule for parameters = exp(theta))."""
+
+    def evaluate(theta: np.ndarray, derivatives: bool) -> tuple[float, np.ndarray, np.ndarray]:
+        params = np.exp(theta)
+        with np.errstate(all="ignore"):
+            value, gradient, hessian = loglik(params, data, 2 if derivatives else 0)
+        if not derivatives:
+            return -value / total_weight, _EMPTY, _EMPTY
+        grad_theta = gradient * params
+        hess_theta = hessian * np.outer(params, params) + np.diag(grad_theta)
+        return -value / total_weight, -grad_theta / total_weight, -hess_theta / total_weight
+
+    return evaluate
+
+
 def _maximise(
-    objective: Callable[[np.ndarray], tuple[float, np.ndarray]],
+    objective: _Objective,
     starts: Sequence[np.ndarray],
     scale: np.ndarray,
     names: tuple[str, ...],
@@ -887,135 +990,220 @@ def _maximise(
 ) -> tuple[np.ndarray, float, Convergence, dict[str, float]]:
     """Minimise a mean negative log-likelihood over log-parameters from a few starting points.
 
-    Returns the best log-parameters, the total log-likelihood, the convergence report of that
-    run and delta-method standard errors of the parameters.
+    Each start runs `_newton`. A run that ends at an optimum (a Newton step below 1e-6 on a
+    positive definite Hessian) away from the bounds is kept at once; otherwise (a flat ridge,
+    a bound) every start is run and the highest likelihood kept, since ridges may lead off in
+    several directions. Returns the log-parameters, the total log-likelihood, the convergence
+    report of that run and delta-method standard errors (from the analytic Hessian).
     """
     lower = np.log(scale) - _LOG_BOUND
     upper = np.log(scale) + _LOG_BOUND
-    bounds = list(zip(lower.tolist(), upper.tolist(), strict=True))
-    best: tuple[np.ndarray, float, Convergence] | None = None
+    best: tuple[_Run, Convergence] | None = None
     for start in starts:
         theta0 = np.clip(np.log(np.maximum(start, 1e-300)), lower, upper)
-        with np.errstate(all="ignore"):
-            result = optimize.minimize(
-                objective,
-                theta0,
-                jac=True,
-                method="L-BFGS-B",
-                bounds=bounds,
-                options={"maxiter": 2000, "ftol": 1e-14, "gtol": 1e-9},
-            )
-        value = float(result.fun)
-        grad = np.asarray(result.jac, dtype=np.float64)
+        run = _newton(objective, theta0, lower, upper)
+        theta, grad = run.theta, run.gradient
         # The projected gradient: at a bound only an inward pull counts.
         free = ~(
-            ((result.x <= lower + _AT_BOUND) & (grad > 0))
-            | ((result.x >= upper - _AT_BOUND) & (grad < 0))
+            ((theta <= lower + _AT_BOUND) & (grad > 0))
+            | ((theta >= upper - _AT_BOUND) & (grad < 0))
         )
-        gradient_norm = float(np.linalg.norm(grad[free])) * total_weight if free.any() else 0.0
-        ok = bool(np.isfinite(value)) and (bool(result.success) or gradient_norm < _GRADIENT_OK)
+        gradient_norm = _norm(grad[free]) * total_weight
+        ok = bool(np.isfinite(run.value)) and (run.success or gradient_norm < _GRADIENT_OK)
         at_bounds = tuple(
             name
-            for name, x, lo, hi in zip(names, result.x, lower, upper, strict=True)
+            for name, x, lo, hi in zip(names, theta, lower, upper, strict=True)
             if x <= lo + _AT_BOUND or x >= hi - _AT_BOUND
         )
-        message = result.message if isinstance(result.message, str) else str(result.message)
         convergence = Convergence(
             converged=ok,
-            iterations=int(result.nit),
-            function_evaluations=int(result.nfev),
-            message=message,
+            iterations=run.iterations,
+            function_evaluations=run.evaluations,
+            message=run.message,
             gradient_norm=gradient_norm,
             at_bounds=at_bounds,
         )
-        candidate = (np.asarray(result.x, dtype=np.float64), value, convergence)
-        if best is None or (ok, -value) > (best[2].converged, -best[1]):
-            best = candidate
-        if ok and not at_bounds:
+        if best is None or (ok, -run.value) > (best[1].converged, -best[0].value):
+            best = (run, convergence)
+        if ok and run.optimum and not at_bounds:
             break
     assert best is not None
-    theta, value, convergence = best
-    if convergence.converged and not convergence.at_bounds:
-        theta, value = _newton_polish(objective, theta, value, lower, upper)
-    errors = _standard_errors(objective, theta, names, total_weight)
-    return theta, -value * total_weight, convergence, errors
+    run, convergence = best
+    errors = _standard_errors(run.theta, run.hessian, names, total_weight)
+    return run.theta, -run.value * total_weight, convergence, errors
 
 
-def _newton_polish(
-    objective: Callable[[np.ndarray], tuple[float, np.ndarray]],
-    theta: np.ndarray,
-    value: float,
-    lower: np.ndarray,
-    upper: np.ndarray,
-) -> tuple[np.ndarray, float]:
-    """A few Newton steps from the quasi-Newton optimum, kept only while they do not worsen it.
+class _Run(NamedTuple):
+    """Where one Newton run ended: the point, the objective, its gradient and Hessian there."""
 
-    L-BFGS-B stops on a relative change of the objective, which on a flat ridge (Gamma-Gamma's
-    p, q, v move together) leaves the parameters loose in their 7th digit: the same customers
-    in another order, or sums rounded differently, would land elsewhere on the ridge. Newton's
-    method drives the gradient itself to zero, so equal data give equal estimates to ~1e-10.
+    theta: np.ndarray
+    value: float
+    gradient: np.ndarray
+    hessian: np.ndarray
+    iterations: int
+    evaluations: int
+    message: str
+    success: bool  # stopped by a convergence test, not by a limit or a failure
+    optimum: bool  # and there the Newton step on a positive definite Hessian was below 1e-6
+
+
+def _newton(objective: _Objective, theta: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> _Run:
+    """Newton's method with a trust region, in a box, on a smooth objective of a few variables.
+
+    Each iteration minimises the quadratic model (analytic gradient and Hessian) within a
+    radius, on the parameters not held at a bound by a gradient pushing outward, and keeps the
+    step when the objective falls by at least 1e-4 of the predicted fall. The radius doubles
+    after good steps and shrinks after bad ones. Near the optimum the fall is below the
+    objective's rounding error: a Newton step is then kept when the objective does not rise
+    beyond that noise and the gradient shrinks, and the run ends when it does not.
+
+    It stops, converged, when the Newton step (on a positive definite Hessian) is below 1e-10
+    in every log-parameter, so equal data give equal estimates to about 1e-10 whatever order
+    the sums were taken in; when only rounding error is left; or, on a flat ridge, when three
+    accepted steps in a row lower the objective by less than 1e-14 of itself (where L-BFGS-B's
+    ftol stops too).
     """
-    step = 1e-5
-    n = len(theta)
-    for _ in range(4):
-        gradient = objective(theta)[1]
-        hessian = np.empty((n, n))
-        with np.errstate(all="ignore"):
-            for j in range(n):
-                shift = np.zeros(n)
-                shift[j] = step
-                hessian[:, j] = (objective(theta + shift)[1] - objective(theta - shift)[1]) / (
-                    2 * step
+    value, grad, hess = objective(theta, True)
+    evaluations = 1
+    if not (np.isfinite(value) and np.isfinite(grad).all() and np.isfinite(hess).all()):
+        return _Run(
+            theta, value, grad, hess, 0, evaluations, "not finite at the start", False, False
+        )
+    radius = 1.0
+    stalls = 0
+    for iteration in range(1, _MAX_ITERATIONS + 1):
+        blocked = ((theta <= lower) & (grad > 0)) | ((theta >= upper) & (grad < 0))
+        free = ~blocked
+        if not free.any() or not np.any(grad[free]):
+            message = "converged: no gradient left inside the bounds"
+            return _Run(theta, value, grad, hess, iteration - 1, evaluations, message, True, True)
+        step = np.zeros(len(theta))
+        step[free], newton = _trust_region_step(grad[free], hess[np.ix_(free, free)], radius)
+        newton_size = float(np.max(np.abs(step))) if newton else math.inf
+        if newton_size <= _STEP_TOLERANCE:
+            message = f"converged: Newton step below {_STEP_TOLERANCE:g}"
+            return _Run(theta, value, grad, hess, iteration - 1, evaluations, message, True, True)
+        trial = np.clip(theta + step, lower, upper)
+        move = trial - theta
+        predicted = -float(grad @ move + 0.5 * move @ hess @ move)
+        trial_value, trial_grad, trial_hess = objective(trial, True)
+        evaluations += 1
+        finite = bool(
+            np.isfinite(trial_value)
+            and np.isfinite(trial_grad).all()
+            and np.isfinite(trial_hess).all()
+        )
+        fall = value - trial_value
+        polishing = newton and predicted <= 1e-11 * max(1.0, abs(value))
+        accepted = finite and (
+            fall >= 1e-4 * predicted > 0
+            or (
+                polishing
+                and fall >= -1e-12 * max(1.0, abs(value))
+                and _norm(trial_grad[free]) < _norm(grad[free])
+            )
+        )
+        length = _norm(move)
+        if not accepted:
+            if polishing:
+                message = f"converged: flat to rounding error (Newton step {newton_size:.1e})"
+                return _Run(
+                    theta, value, grad, hess, iteration, evaluations, message, True,
+                    newton_size <= 1e-6,
+                )  # fmt: skip
+            radius = 0.25 * length
+            if radius < 1e-12:
+                message = "stopped: no step lowers the objective"
+                return _Run(theta, value, grad, hess, iteration, evaluations, message, False, False)
+            continue
+        if predicted > 0 and fall > 0.75 * predicted and length > 0.9 * radius:
+            radius = min(2.0 * radius, _MAX_RADIUS)
+        elif predicted > 0 and fall < 0.25 * predicted:
+            radius = 0.25 * length
+        theta, value, grad, hess = trial, trial_value, trial_grad, trial_hess
+        if not newton and fall <= _REDUCTION_TOLERANCE * max(1.0, abs(value)):
+            stalls += 1
+            if stalls >= 3:
+                message = (
+                    f"converged: relative reduction of the objective below {_REDUCTION_TOLERANCE:g}"
                 )
-        hessian = (hessian + hessian.T) / 2
-        try:
-            move = np.linalg.solve(hessian, gradient)
-        except np.linalg.LinAlgError:
+                return _Run(theta, value, grad, hess, iteration, evaluations, message, True, False)
+        else:
+            stalls = 0
+    message = f"stopped: {_MAX_ITERATIONS} iterations"
+    return _Run(theta, value, grad, hess, _MAX_ITERATIONS, evaluations, message, False, False)
+
+
+def _norm(vector: np.ndarray) -> float:
+    return float(np.sqrt(np.sum(vector * vector)))
+
+
+def _trust_region_step(
+    gradient: np.ndarray, hessian: np.ndarray, radius: float
+) -> tuple[np.ndarray, bool]:
+    """The step s minimising g's + s'Hs/2 subject to |s| <= radius, and whether it is the plain
+    Newton step.
+
+    On the eigen-decomposition H = V diag(l) V' the constrained minimiser is
+    s(mu) = -V diag(1 / (l + mu)) V'g with mu >= max(0, -min l) and |s(mu)| = radius (Moré and
+    Sorensen); mu is found by bisection. When g has no component along an eigenvector of a
+    negative eigenvalue (the "hard case"), that eigenvector is added to reach the radius.
+    """
+    values, vectors = np.linalg.eigh(hessian)
+    projected = vectors.T @ gradient
+    if values[0] > 1e-12 * max(1.0, abs(values[-1])):
+        step = -(vectors @ (projected / values))
+        if float(np.sqrt(np.sum(step**2))) <= radius:
+            return step, True
+    low = max(0.0, -float(values[0]))
+    gradient_norm = float(np.sqrt(np.sum(gradient**2)))
+    high = low + gradient_norm / radius + 1e-300
+
+    def length(mu: float) -> float:
+        with np.errstate(divide="ignore"):
+            return float(np.sqrt(np.sum((projected / (values + mu)) ** 2)))
+
+    start = low * (1 + 1e-12) + 1e-300
+    if length(start) <= radius:  # the hard case: g is orthogonal to the negative directions
+        step = -(vectors @ (projected / (values + start)))
+        rest = radius**2 - float(np.sum(step**2))
+        direction = vectors[:, 0]
+        if rest > 0:
+            sign = -1.0 if float(direction @ gradient) > 0 else 1.0
+            step = step + sign * math.sqrt(rest) * direction
+        return step, False
+    for _ in range(100):
+        middle = 0.5 * (low + high)
+        if length(middle) > radius:
+            low = middle
+        else:
+            high = middle
+        if high - low <= 1e-6 * high:
             break
-        candidate = np.clip(theta - move, lower, upper)
-        with np.errstate(all="ignore"):
-            candidate_value = float(objective(candidate)[0])
-        # Near the optimum the objective is flat to rounding error, so a step is accepted when
-        # it does not worsen the objective beyond that noise.
-        if not (
-            np.isfinite(candidate_value) and candidate_value <= value + 1e-12 * max(1.0, abs(value))
-        ):
-            break
-        theta, value = candidate, candidate_value
-        if np.max(np.abs(move)) < 1e-12:
-            break
-    return theta, value
+    step = -(vectors @ (projected / (values + high)))
+    return step, False
 
 
 def _standard_errors(
-    objective: Callable[[np.ndarray], tuple[float, np.ndarray]],
-    theta: np.ndarray,
-    names: tuple[str, ...],
-    total_weight: float,
+    theta: np.ndarray, hessian: np.ndarray, names: tuple[str, ...], total_weight: float
 ) -> dict[str, float]:
-    """Delta-method standard errors from the Hessian of the total negative log-likelihood.
-
-    The Hessian in log-parameters is a central difference of the analytic gradient.
-    """
-    step = 1e-5
+    """Delta-method standard errors from the Hessian of the total negative log-likelihood in
+    log-parameters (analytic, at the estimate)."""
     n = len(theta)
-    hessian: np.ndarray = np.empty((n, n))
-    with np.errstate(all="ignore"):
-        for j in range(n):
-            shift = np.zeros(n)
-            shift[j] = step
-            hessian[:, j] = (objective(theta + shift)[1] - objective(theta - shift)[1]) / (2 * step)
-    hessian = (hessian + hessian.T) / 2 * total_weight
     errors = np.full(n, math.nan)
-    if np.isfinite(hessian).all():
+    total = hessian * total_weight
+    if total.shape == (n, n) and np.isfinite(total).all():
         try:
-            covariance = np.linalg.inv(hessian)
+            covariance = np.linalg.inv((total + total.T) / 2)
             variances = np.diag(covariance)
             if (variances > 0).all():
                 errors = np.exp(theta) * np.sqrt(variances)
         except np.linalg.LinAlgError:
             pass
     return dict(zip(names, errors.tolist(), strict=True))
+
+
+# --- BG/NBD scoring ----------------------------------------------------------------------------
 
 
 def bgnbd_p_alive(
@@ -1036,14 +1224,103 @@ def bgnbd_p_alive(
     return np.where(repeat, special.expit(-log_odds), 1.0)
 
 
+# Gauss rules tried for eq. (10), each against the next; the first pair that agrees wins.
+_QUADRATURE_LEVELS = (8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256)
+_QUADRATURE_AGREEMENT = 1e-10
+_QUADRATURE_CHECKS = (1.0, 0.9, 0.75, 0.5, 0.25, 0.0)  # quantiles of u checked per distinct x
+
+
 def _expected_if_alive(
     r: float, alpha: float, a: float, b: float, x: np.ndarray, T: np.ndarray, t: np.ndarray
 ) -> np.ndarray:
     """Eq. (10) without its P(alive) factor: expected purchases in (T, T+t] if alive at T.
 
     It equals E[(1 - (1 + p u)^-(r+x)) / p] with u = t / (alpha+T) and p ~ Beta(a, b+x), the
-    posterior of the drop-out probability, so it lies between that integrand's values at
-    p = 1 and p = 0. With c = a+b+x-1 and z = t/(alpha+T+t), three equal forms are
+    posterior of the drop-out probability: the purchases expected of a Poisson buyer with rate
+    lambda ~ Gamma(r+x, alpha+T) who drops out after each purchase with probability p. The
+    integrand is positive, bounded (between its values at p = 1 and p = 0), smooth on [0, 1]
+    and analytic up to its branch point at p = -1/u, so Gauss quadrature for the Beta(a, b+x)
+    weight converges fast and never cancels: no hypergeometric function is needed, and a = 1
+    or a + b = 1 (removable singularities of the paper's closed form) are ordinary points.
+
+    Per distinct x, rules of 8, 12, 16, 24, ... nodes are compared at the largest u (where
+    convergence is slowest) and at five quantiles of u, and the first rule that agrees with
+    the one before to 1e-10 is used for every u (its error is then far smaller: each step
+    multiplies the nodes by 1.5, and the error falls geometrically). Where 256 nodes are not
+    enough (u in the thousands: a --predict window hundreds of times alpha + T), the value
+    comes from `_expected_if_alive_hyp2f1`, the closed form through scipy's 2F1, imported
+    only then.
+    """
+    x, T, t = np.broadcast_arrays(
+        np.asarray(x, dtype=np.float64),
+        np.asarray(T, dtype=np.float64),
+        np.asarray(t, dtype=np.float64),
+    )
+    shape = x.shape
+    x, T, t = x.ravel(), T.ravel(), t.ravel()
+    u = t / (alpha + T)
+    s = r + x
+    value = np.zeros(len(x))
+    if len(x) == 0:
+        return value.reshape(shape)
+    order = None if (len(x) < 2 or bool((x[1:] >= x[:-1]).all())) else np.argsort(x, kind="stable")
+    xs = x if order is None else x[order]
+    us = u if order is None else u[order]
+    starts = np.flatnonzero(np.concatenate(([True], xs[1:] != xs[:-1])))
+    stops = np.append(starts[1:], len(xs))
+    pending: list[np.ndarray] = []
+    for begin, end in zip(starts.tolist(), stops.tolist(), strict=True):
+        frequency = float(xs[begin])
+        distinct, inverse = np.unique(us[begin:end], return_inverse=True)
+        found = _settle_quadrature(r + frequency, a, b + frequency, distinct)
+        rows = np.arange(begin, end) if order is None else order[begin:end]
+        if found is None:
+            pending.append(rows)
+        else:
+            value[rows] = found[inverse.ravel()]
+    upper = s * u
+    lower = -np.expm1(-s * np.log1p(u))
+    if pending:
+        rows = np.concatenate(pending)
+        value[rows] = _expected_if_alive_hyp2f1(r, alpha, a, b, x[rows], T[rows], t[rows])
+    return np.clip(value, lower, upper).reshape(shape)
+
+
+def _settle_quadrature(s: float, a: float, b: float, u: np.ndarray) -> np.ndarray | None:
+    """E[(1 - (1 + p u)^-s) / p] for p ~ Beta(a, b) at each (sorted, distinct) u, with the
+    first Gauss rule that agrees with the one before at the checked u; None if none does."""
+    positive = u[u > 0]
+    if len(positive) == 0:
+        return np.zeros(len(u))
+    picks = np.unique(np.round(np.array(_QUADRATURE_CHECKS) * (len(positive) - 1)).astype(int))
+    checked = positive[picks]
+    previous = _gauss_expectation(s, checked, *special.beta_gauss_rule(a, b, _QUADRATURE_LEVELS[0]))
+    for nodes in _QUADRATURE_LEVELS[1:]:
+        rule = special.beta_gauss_rule(a, b, nodes)
+        current = _gauss_expectation(s, checked, *rule)
+        if bool((np.abs(current - previous) <= _QUADRATURE_AGREEMENT * np.abs(current)).all()):
+            return _gauss_expectation(s, u, *rule)
+        previous = current
+    return None
+
+
+def _gauss_expectation(
+    s: float, u: np.ndarray, nodes: np.ndarray, weights: np.ndarray
+) -> np.ndarray:
+    """sum_j weights_j (1 - (1 + nodes_j u)^-s) / nodes_j, per u (no BLAS)."""
+    pu = np.multiply.outer(u, nodes)
+    with np.errstate(all="ignore"):
+        integrand = -np.expm1(-s * np.log1p(pu)) / nodes
+    return np.add.reduce(integrand * weights, axis=1)
+
+
+def _expected_if_alive_hyp2f1(
+    r: float, alpha: float, a: float, b: float, x: np.ndarray, T: np.ndarray, t: np.ndarray
+) -> np.ndarray:
+    """Eq. (10) without P(alive) through its closed forms (scipy's 2F1), where quadrature
+    needs too many nodes (very large u).
+
+    With c = a+b+x-1 and z = t/(alpha+T+t), three equal forms are
 
         Euler:    c/(a-1) [1 - (1-z)^(a-1) 2F1(a+b-1-r, a-1; c; z)]
         Pfaff:    c/(a-1) [1 - 2F1(r+x, a-1; c; -u)]
@@ -1052,11 +1329,10 @@ def _expected_if_alive(
     scipy's 2F1 is accurate for most parameters in each form but fails (NaN, or a value
     outside the bounds, or a few lost digits when a parameter difference is near an integer)
     in different places, so the value is the first of Euler, Pfaff, original that agrees with
-    another to 1e-8. Where none agree, and for a > `_A_QUADRATURE` (all three lose accuracy
-    there, but the Beta posterior is concentrated), it is Gauss quadrature on the Beta(a, b+x)
-    measure when doubling the nodes changes it by less than 1e-9, else the first form within
-    the bounds. The removable singularities at a = 1 and (for x = 0) at a + b = 1 are bridged
-    by linear interpolation across +-2e-4.
+    another to 1e-8. Where none agree, and for a > `_A_QUADRATURE`, it is Gauss quadrature on
+    the Beta(a, b+x) measure when doubling the nodes changes it by less than 1e-9, else the
+    first form within the bounds. The removable singularities at a = 1 and (for x = 0) at
+    a + b = 1 are bridged by linear interpolation across +-2e-4.
     """
     x, T, t = np.broadcast_arrays(
         np.asarray(x, dtype=np.float64),
@@ -1065,8 +1341,8 @@ def _expected_if_alive(
     )
     h = _A_NEAR_ONE
     if abs(a - 1) < h:
-        below = _expected_if_alive(r, alpha, 1 - 2 * h, b, x, T, t)
-        above = _expected_if_alive(r, alpha, 1 + 2 * h, b, x, T, t)
+        below = _expected_if_alive_hyp2f1(r, alpha, 1 - 2 * h, b, x, T, t)
+        above = _expected_if_alive_hyp2f1(r, alpha, 1 + 2 * h, b, x, T, t)
         return below + (a - 1 + 2 * h) / (4 * h) * (above - below)
     s = r + x
     u = t / (alpha + T)
@@ -1094,8 +1370,8 @@ def _expected_if_alive(
     c = a + b + x - 1
     near_pole = np.abs(c) < h  # only x = 0 with a + b close to 1
     if near_pole.any() and 1 - a - 2 * h > 0:
-        below = _expected_if_alive(r, alpha, a, 1 - a - 2 * h, x, T, t)
-        above = _expected_if_alive(r, alpha, a, 1 - a + 2 * h, x, T, t)
+        below = _expected_if_alive_hyp2f1(r, alpha, a, 1 - a - 2 * h, x, T, t)
+        above = _expected_if_alive_hyp2f1(r, alpha, a, 1 - a + 2 * h, x, T, t)
         value = np.where(near_pole, below + (c + 2 * h) / (4 * h) * (above - below), value)
     return np.clip(value, lower, upper)
 
@@ -1104,15 +1380,17 @@ def _eq10_forms(
     r: float, alpha: float, a: float, b: float, x: np.ndarray, T: np.ndarray, t: np.ndarray
 ) -> list[np.ndarray]:
     """The Euler, Pfaff and original forms of eq. (10) without P(alive) (see above)."""
+    from scipy.special import hyp2f1
+
     c = a + b + x - 1
     z = t / (alpha + T + t)
     u = t / (alpha + T)
     log_1mz = np.log1p(-z)
     with np.errstate(all="ignore"):
-        euler_2f1 = special.hyp2f1(a + b - 1 - r, a - 1, c, z)
+        euler_2f1 = hyp2f1(a + b - 1 - r, a - 1, c, z)
         euler = -np.expm1((a - 1) * log_1mz) - np.exp((a - 1) * log_1mz) * (euler_2f1 - 1)
-        pfaff = 1 - special.hyp2f1(r + x, a - 1, c, -u)
-        original = 1 - np.exp((r + x) * log_1mz) * special.hyp2f1(r + x, b + x, c, z)
+        pfaff = 1 - hyp2f1(r + x, a - 1, c, -u)
+        original = 1 - np.exp((r + x) * log_1mz) * hyp2f1(r + x, b + x, c, z)
         return [
             np.asarray(c / (a - 1) * form, dtype=np.float64) for form in (euler, pfaff, original)
         ]
@@ -1149,44 +1427,12 @@ def _expected_if_alive_quadrature(
     index = index.ravel()
     for position, frequency in enumerate(distinct.tolist()):
         rows = index == position
-        nodes, weights = _beta_gauss_rule(a, b + frequency, refine * _QUADRATURE_NODES)
+        nodes, weights = special.beta_gauss_rule(a, b + frequency, refine * _QUADRATURE_NODES)
         pu = u[rows, None] * nodes
         with np.errstate(all="ignore"):
             integrand = -np.expm1(-s[rows, None] * np.log1p(pu)) / nodes
-        value[rows] = integrand @ weights
+        value[rows] = np.add.reduce(integrand * weights, axis=1)
     return value
-
-
-def _beta_gauss_rule(a: float, b: float, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Gauss quadrature nodes and weights for the Beta(a, b) distribution (Golub-Welsch).
-
-    The recurrence of the Jacobi polynomials (alpha = b-1, beta = a-1 on [-1, 1]) gives the
-    symmetric tridiagonal Jacobi matrix; its eigenvalues are the nodes and the squared first
-    components of its eigenvectors the weights (summing to 1, so no Beta function is needed,
-    which keeps huge a and b from overflowing).
-    """
-    from scipy.linalg import eigh_tridiagonal
-
-    alpha, beta = b - 1.0, a - 1.0
-    k = np.arange(n, dtype=np.float64)
-    total = 2 * k + alpha + beta
-    with np.errstate(all="ignore"):
-        diagonal = (beta**2 - alpha**2) / (total * (total + 2))
-    diagonal[0] = (beta - alpha) / (alpha + beta + 2)
-    m = k[1:]
-    total_m = 2 * m + alpha + beta
-    with np.errstate(all="ignore"):
-        off_squared = (
-            4 * m * (m + alpha) * (m + beta) * (m + alpha + beta)
-            / (total_m**2 * (total_m + 1) * (total_m - 1))
-        )  # fmt: skip
-    # For m = 1 the factor (m + alpha + beta) / (total_m - 1) is 1; cancel it to avoid 0 / 0
-    # when a + b = 1.
-    off_squared[0] = 4 * (1 + alpha) * (1 + beta) / ((2 + alpha + beta) ** 2 * (3 + alpha + beta))
-    off = np.sqrt(off_squared)
-    nodes, vectors = eigh_tridiagonal(diagonal, off)
-    weights = vectors[0] ** 2
-    return (nodes + 1) / 2, weights / weights.sum()
 
 
 def bgnbd_expected_purchases(
@@ -1268,7 +1514,7 @@ def _expected_and_discounted(
     )
     cumulative = np.maximum.accumulate(np.maximum(grid, 0.0), axis=1)
     increments = np.diff(cumulative, axis=1, prepend=0.0)
-    discounted = increments @ factors
+    discounted = np.add.reduce(increments * factors, axis=1)
     pair_of = pair_of.ravel()
     return cumulative[pair_of, -1] * p_alive, discounted[pair_of] * p_alive
 
@@ -1323,8 +1569,12 @@ def simulate_bgnbd(
 class _SpendData:
     x: np.ndarray
     weights: np.ndarray
+    total_weight: float
+    weighted_x: np.ndarray  # w * x per customer
     log_m: np.ndarray
     mx: np.ndarray
+    log_mx: np.ndarray
+    sum_log_m: float  # sum of w ln m
     x_unique: np.ndarray
     x_index: np.ndarray
     x_weight: np.ndarray
@@ -1348,44 +1598,73 @@ class _SpendData:
         x_unique, x_index = np.unique(x, return_inverse=True)
         x_index = x_index.ravel()
         x_weight = np.bincount(x_index, weights=w, minlength=len(x_unique))
-        return cls(x, w, np.log(m), m * x, x_unique, x_index, x_weight, x_weight * x_unique)
+        log_m = np.log(m)
+        mx = m * x
+        return cls(
+            x,
+            w,
+            float(w.sum()),
+            w * x,
+            log_m,
+            mx,
+            np.log(mx),
+            _dot(w, log_m),
+            x_unique,
+            x_index,
+            x_weight,
+            x_weight * x_unique,
+        )
 
 
 def _gamma_gamma_loglik(
-    params: Sequence[float] | np.ndarray, data: _SpendData, gradient: bool
-) -> tuple[float, np.ndarray]:
-    """Total Gamma-Gamma log-likelihood of (p, q, v) and, if asked, its gradient.
+    params: Sequence[float] | np.ndarray, data: _SpendData, order: int = 0
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """Total Gamma-Gamma log-likelihood of (p, q, v) and, for `order` 1 and 2, its gradient and
+    Hessian.
 
     ll = ln G(px+q) - ln G(px) - ln G(q) + q ln v + (px-1) ln m + px ln x - (px+q) ln(v+mx),
-    written with L = ln(mx / (v+mx)) = -log1p(v / mx) to avoid cancellation.
+    written with L = ln(mx / (v+mx)) = -log1p(v / mx) to avoid cancellation; the gamma terms
+    depend on x alone and are computed once per distinct x.
     """
     p, q, v = (float(value) for value in params)
     xu = data.x_unique
-    gamma_terms = special.gammaln(p * xu + q) - special.gammaln(p * xu)
-    log_share = -np.log1p(v / data.mx)
-    log_v_mx = np.log(v + data.mx)
+    pxu = p * xu
+    total_w = data.total_weight
     w = data.weights
-    total_w = float(w.sum())
-    total = float(
-        np.dot(data.x_weight, gamma_terms)
-        + total_w * (q * math.log(v) - special.gammaln(q))
-        + p * np.dot(w * data.x, log_share)
-        - np.dot(w, data.log_m)
-        - q * np.dot(w, log_v_mx)
+    log_share = -np.log1p(v / data.mx)
+    log_v_mx = data.log_mx - log_share  # ln(v + mx)
+    total = (
+        _dot(data.x_weight, special.log_pochhammer(pxu, q))
+        + total_w * (q * math.log(v) - math.lgamma(q))
+        + p * _dot(data.weighted_x, log_share)
+        - data.sum_log_m
+        - q * _dot(w, log_v_mx)
     )
-    if not gradient:
-        return total, np.zeros(0)
-    psi_pxq = special.digamma(p * xu + q)
-    psi_px = special.digamma(p * xu)
-    d_p = np.dot(data.x_weighted, psi_pxq - psi_px) + np.dot(w * data.x, log_share)
-    d_q = (
-        np.dot(data.x_weight, psi_pxq)
-        - total_w * special.digamma(q)
-        + total_w * math.log(v)
-        - np.dot(w, log_v_mx)
+    if order == 0:
+        return total, _EMPTY, _EMPTY
+    inverse = 1.0 / (v + data.mx)
+    shape = p * data.x + q
+    gradient = np.array(
+        [
+            _dot(data.x_weighted, special.digamma_difference(pxu, q))
+            + _dot(data.weighted_x, log_share),
+            _dot(data.x_weight, special.digamma_difference(q, pxu))
+            + total_w * math.log(v)
+            - _dot(w, log_v_mx),
+            total_w * q / v - _dot(w * shape, inverse),
+        ]
     )
-    d_v = total_w * q / v - np.dot(w, (p * data.x + q) / (v + data.mx))
-    return total, np.array([d_p, d_q, d_v])
+    if order == 1:
+        return total, gradient, _EMPTY
+    trigamma_pxq = special.trigamma(pxu + q)
+    h_pp = _dot(data.x_weighted * xu, special.trigamma_difference(pxu, q))
+    h_pq = _dot(data.x_weighted, trigamma_pxq)
+    h_pv = -_dot(data.weighted_x, inverse)
+    h_qq = _dot(data.x_weight, special.trigamma_difference(q, pxu))
+    h_qv = total_w / v - _dot(w, inverse)
+    h_vv = -total_w * q / v**2 + _dot(w * shape, inverse * inverse)
+    hessian = np.array([[h_pp, h_pq, h_pv], [h_pq, h_qq, h_qv], [h_pv, h_qv, h_vv]])
+    return total, gradient, hessian
 
 
 def gamma_gamma_log_likelihood(
@@ -1395,7 +1674,7 @@ def gamma_gamma_log_likelihood(
     weights: np.ndarray | None = None,
 ) -> float:
     """Total Gamma-Gamma log-likelihood of (p, q, v) over repeat customers (x > 0)."""
-    return _gamma_gamma_loglik(params, _SpendData.build(frequency, monetary, weights), False)[0]
+    return _gamma_gamma_loglik(params, _SpendData.build(frequency, monetary, weights))[0]
 
 
 def gamma_gamma_log_likelihood_gradient(
@@ -1405,7 +1684,17 @@ def gamma_gamma_log_likelihood_gradient(
     weights: np.ndarray | None = None,
 ) -> np.ndarray:
     """Gradient of `gamma_gamma_log_likelihood` with respect to (p, q, v)."""
-    return _gamma_gamma_loglik(params, _SpendData.build(frequency, monetary, weights), True)[1]
+    return _gamma_gamma_loglik(params, _SpendData.build(frequency, monetary, weights), 1)[1]
+
+
+def gamma_gamma_log_likelihood_hessian(
+    params: Sequence[float],
+    frequency: np.ndarray,
+    monetary: np.ndarray,
+    weights: np.ndarray | None = None,
+) -> np.ndarray:
+    """Hessian of `gamma_gamma_log_likelihood` with respect to (p, q, v)."""
+    return _gamma_gamma_loglik(params, _SpendData.build(frequency, monetary, weights), 2)[2]
 
 
 def fit_gamma_gamma(
@@ -1416,20 +1705,16 @@ def fit_gamma_gamma(
 ) -> GammaGammaFit:
     """Maximum-likelihood Gamma-Gamma fit on repeat customers (frequency > 0, monetary > 0)."""
     data = _SpendData.build(frequency, monetary, weights)
-    total_w = float(data.weights.sum())
-    mean_m = float(np.dot(data.weights, np.exp(data.log_m))) / total_w
+    total_w = data.total_weight
+    mean_m = _dot(data.weights, np.exp(data.log_m)) / total_w
     # Mean spend is p v / (q - 1); start from p = 1, q = 2, so v = the mean spend.
     starts = [np.array([1.0, 2.0, mean_m]), np.array([4.0, 4.0, 0.75 * mean_m])]
     if initial is not None:
         starts.insert(0, np.asarray(initial, dtype=np.float64))
     scale = np.array([1.0, 1.0, mean_m])
-
-    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        params = np.exp(theta)
-        value, grad = _gamma_gamma_loglik(params, data, gradient=True)
-        return -value / total_w, -grad * params / total_w
-
-    theta, ll, convergence, se = _maximise(objective, starts, scale, ("p", "q", "v"), total_w)
+    theta, ll, convergence, se = _maximise(
+        _log_objective(_gamma_gamma_loglik, data, total_w), starts, scale, ("p", "q", "v"), total_w
+    )
     p, q, v = np.exp(theta).tolist()
     return GammaGammaFit(
         p=p,
