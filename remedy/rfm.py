@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from remedy.errors import InputError, UsageError
-from remedy.orders import MAX_AMOUNT, Orders, excerpt, read_header
+from remedy.orders import MAX_AMOUNT, Orders, excerpt, radix_argsort, read_header
 
 EPOCH = dt.date(1970, 1, 1)
 
@@ -120,7 +120,7 @@ def summarise_orders(
     customer = orders.customer if kept is None else orders.customer[kept]
     amount = orders.amount if kept is None else orders.amount[kept]
     key = customer * span + ((days if kept is None else days[kept]) - first_day)
-    order = np.argsort(key, kind="stable")
+    order = radix_argsort(key)
     sorted_key = key[order]
     starts = np.flatnonzero(np.concatenate(([True], sorted_key[1:] != sorted_key[:-1])))
     totals = np.add.reduceat(amount[order], starts) if len(starts) else np.zeros(0)
@@ -134,13 +134,17 @@ def summarise_orders(
             f"{dropped:,} customer-day transaction(s) with a negative total (returns, refunds) "
             "are not counted as purchases"
         )
-    totals, transaction_key = totals[purchase], transaction_key[purchase]
-    customer = transaction_key // span
-    day = transaction_key % span + first_day
+    if dropped:
+        totals, transaction_key = totals[purchase], transaction_key[purchase]
+    customer, day = np.divmod(transaction_key, span)
+    day += first_day
     in_window = day > end_day
-    holdout_customer = customer[in_window]
-    holdout_totals = totals[in_window]
-    totals, customer, day = totals[~in_window], customer[~in_window], day[~in_window]
+    if in_window.any():
+        holdout_customer = customer[in_window]
+        holdout_totals = totals[in_window]
+        totals, customer, day = totals[~in_window], customer[~in_window], day[~in_window]
+    else:
+        holdout_customer, holdout_totals = customer[:0], totals[:0]
 
     first_of = np.flatnonzero(np.diff(customer, prepend=-1))
     last_of = np.append(first_of[1:], len(customer))[: len(first_of)] - 1
@@ -152,15 +156,20 @@ def summarise_orders(
             why = "no purchase before the holdout window (or only negative totals)"
         warnings.append(f"{lost:,} customer(s) have {why} and are left out")
     frequency = (last_of - first_of).astype(np.int64)
-    repeat = np.ones(len(totals), dtype=bool)
-    repeat[first_of] = False
-    spending = repeat & (totals > 0)
-    owner = np.cumsum(~repeat) - 1  # each transaction's customer position
-    spend_frequency = np.bincount(owner[spending], minlength=len(codes)).astype(np.int64)
-    spend_sum = np.bincount(owner[spending], weights=totals[spending], minlength=len(codes))
+    positive = totals > 0
+    spending = positive.copy()
+    spending[first_of] = False  # repeat purchases with a positive total
+    first = np.zeros(len(totals), dtype=bool)
+    first[first_of] = True
+    spenders = (np.cumsum(first) - 1)[spending]  # their customers' positions
+    spend_frequency = np.bincount(spenders, minlength=len(codes)).astype(np.int64)
+    spend_sum = np.bincount(spenders, weights=totals[spending], minlength=len(codes))
     with np.errstate(invalid="ignore", divide="ignore"):
         monetary = np.where(spend_frequency > 0, spend_sum / np.maximum(spend_frequency, 1), 0.0)
-    positive = totals[totals > 0]
+    positive_count = int(np.count_nonzero(positive))
+    positive_mean = (
+        float(np.add.reduce(totals, where=positive)) / positive_count if positive_count else 0.0
+    )
     recency_days = (day[last_of] - day[first_of]).astype(np.int64)
     T_days = (end_day - day[first_of]).astype(np.int64)
     holdout = holdout_spend = None
@@ -188,7 +197,7 @@ def summarise_orders(
         as_of=EPOCH + dt.timedelta(days=end_day),
         orders=len(orders) - later,
         transactions=len(totals),
-        mean_transaction_value=float(positive.mean()) if len(positive) else 0.0,
+        mean_transaction_value=positive_mean,
         warnings=tuple(warnings),
         recency_days=recency_days,
         T_days=T_days,
