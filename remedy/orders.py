@@ -40,7 +40,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from remedy.errors import InputError
 
@@ -498,32 +497,45 @@ def _strip_spaces(
 def _gather(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray, width: int) -> np.ndarray:
     """A (rows, width) uint8 matrix of each field's first bytes, zero-padded on the right.
 
-    Indexing the rows of a sliding-window view copies `width` contiguous bytes per row, several
-    times faster than gathering single bytes with a (rows, width) index matrix.
+    The bytes are read 8 at a time: an unaligned little-endian uint64 view of the buffer (one
+    word starting at every byte) is indexed at each field's start, and the bytes past the
+    field's length are masked off, one 1-D gather and one AND per 8 bytes of width.
     """
+    words = max(-(-width // 8), 1)
+    n = len(starts)
+    if n == 0 or len(buf) < 8:
+        return _gather_bytes(buf, starts, lengths, width)
+    out = np.empty((n, words), dtype="<u8")
+    view = np.ndarray((len(buf) - 7,), dtype="<u8", buffer=buf, strides=(1,))
+    last = len(buf) - 8
+    for lo in range(0, n, _CHUNK):
+        hi = min(lo + _CHUNK, n)
+        chunk_starts, chunk_lengths = starts[lo:hi], lengths[lo:hi]
+        for word in range(words):
+            value = view[np.minimum(chunk_starts + 8 * word, last)]
+            value &= _BYTE_MASKS[np.clip(chunk_lengths - 8 * word, 0, 8)]
+            out[lo:hi, word] = value
+    matrix = out.view(np.uint8).reshape(n, 8 * words)
+    # Fields whose words run past the end of the buffer: copied byte by byte.
+    for row in np.flatnonzero(starts > len(buf) - 8 * words):
+        start = int(starts[row])
+        tail = buf[start : start + min(int(lengths[row]), 8 * words)]
+        matrix[row] = 0
+        matrix[row, : len(tail)] = tail
+    return matrix[:, :width] if width < 8 * words else matrix
+
+
+_BYTE_MASKS = np.array([(1 << (8 * k)) - 1 for k in range(8)] + [2**64 - 1], dtype=np.uint64)
+
+
+def _gather_bytes(
+    buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray, width: int
+) -> np.ndarray:
+    """`_gather` for buffers shorter than 8 bytes (and no rows), one row at a time."""
     out = np.zeros((len(starts), width), dtype=np.uint8)
-    if len(starts) == 0:
-        return out
-    offsets = np.arange(width, dtype=np.int64)
-    fits = len(buf) >= width
-    windows = sliding_window_view(buf, width) if fits else None
-    last_start = len(buf) - width
-    for lo in range(0, len(starts), _CHUNK):
-        hi = min(lo + _CHUNK, len(starts))
-        chunk_starts = starts[lo:hi]
-        if windows is not None:
-            block = windows[np.minimum(chunk_starts, last_start)]
-        else:
-            block = np.zeros((hi - lo, width), dtype=np.uint8)
-        # Fields within `width` bytes of the end of the buffer: copy them one by one.
-        for row in np.flatnonzero(chunk_starts > last_start):
-            tail = buf[chunk_starts[row] :]
-            block[row] = 0
-            block[row, : len(tail)] = tail[:width]
-        chunk_lengths = lengths[lo:hi]
-        if chunk_lengths.min() < width:
-            block *= offsets < chunk_lengths[:, None]
-        out[lo:hi] = block
+    for row in range(len(starts)):
+        field = buf[int(starts[row]) : int(starts[row]) + min(int(lengths[row]), width)]
+        out[row, : len(field)] = field
     return out
 
 
@@ -664,8 +676,9 @@ def _decode_ids(
     block[:, :-1] = unique
     block[:, -1] = 10
     flat = block.ravel()
+    text = flat.tobytes() if flat.all() else flat[flat != 0].tobytes()  # no padding: all alike
     try:
-        return flat[flat != 0].tobytes().decode("utf-8").split("\n")[:-1]
+        return text.decode("utf-8").split("\n")[:-1]
     except UnicodeDecodeError:
         for position, value in enumerate(unique.view(f"S{unique.shape[1]}").ravel().tolist()):
             try:
