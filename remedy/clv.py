@@ -630,8 +630,9 @@ def _unique_integers(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nda
     if top <= max(4 * len(values), 1 << 16):
         counts = np.bincount(values, minlength=top)
         unique = np.flatnonzero(counts)
-        index = np.cumsum(counts > 0, dtype=np.int64) - 1
-        return unique, index[values], counts[unique]
+        index = np.zeros(top, dtype=np.int64 if len(unique) >= 2**31 else np.int32)
+        index[unique] = np.arange(len(unique))
+        return unique, index[values].astype(np.int64), counts[unique]
     order = radix_argsort(values)
     ordered = values[order]
     first = np.empty(len(values), dtype=bool)

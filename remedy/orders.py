@@ -555,25 +555,30 @@ def _customer_codes(matrix: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray
         keys = _hash_rows(words, lengths)
         exact = False
     order, new_run = group_keys(keys, mixed=not exact)
-    run_of_sorted = np.cumsum(new_run) - 1
     run_starts = np.flatnonzero(new_run)
+    run_lengths = np.diff(np.append(run_starts, len(keys)))
     if not exact:
-        representative = order[run_starts][run_of_sorted]
+        representative = np.repeat(order[run_starts], run_lengths)
         same = (lengths[order] == lengths[representative]).all()
         for lo in range(0, len(order), _CHUNK):
             if not same:
                 break
             rows, reps = order[lo : lo + _CHUNK], representative[lo : lo + _CHUNK]
             same = bool((words[rows] == words[reps]).all())
+        del representative
         if not same:  # a 64-bit hash collision: astronomically rare, but never merge customers
             strings = matrix.view(f"S{matrix.shape[1]}").ravel()
             _, first_rows, inverse = np.unique(strings, return_index=True, return_inverse=True)
             return _renumber_by_first_row(first_rows, inverse.ravel())
-    # Each run keeps its rows in file order, so its first row is the earliest.
+    # Each run keeps its rows in file order, so its first row is the earliest; numbering the
+    # runs by it is a count over the rows, no sort.
     first_rows = order[run_starts]
-    inverse = np.empty(len(keys), dtype=np.int64)
-    inverse[order] = run_of_sorted
-    return _renumber_by_first_row(first_rows, inverse)
+    is_first = np.zeros(len(keys), dtype=bool)
+    is_first[first_rows] = True
+    code_of_run = np.cumsum(is_first)[first_rows] - 1
+    codes = np.empty(len(keys), dtype=np.int64)
+    codes[order] = np.repeat(code_of_run, run_lengths)
+    return codes, np.flatnonzero(is_first)
 
 
 def radix_argsort(keys: np.ndarray) -> np.ndarray:
@@ -732,9 +737,9 @@ def _parse_dates(
         new[1:] |= words[1:, 1] != words[:-1, 1]
         heads = np.flatnonzero(new)
         head_days, head_bad = _dates_from_matrix(matrix[heads, :11], lengths[lo:hi][heads])
-        run = np.cumsum(new) - 1
-        days[lo:hi] = head_days[run]
-        bad_rows.append(np.flatnonzero(head_bad[run]) + lo)
+        runs = np.diff(np.append(heads, hi - lo))
+        days[lo:hi] = np.repeat(head_days, runs)
+        bad_rows.append(np.flatnonzero(np.repeat(head_bad, runs)) + lo)
     for row in np.concatenate(bad_rows):
         text = text_of(int(row)).decode("utf-8", errors="replace")
         days[row] = _date_from_text(name, int(lines[row]), column, text)
