@@ -104,7 +104,7 @@ from remedy.customers import (
 )
 from remedy.errors import InputError, UsageError
 from remedy.money import format_money
-from remedy.names import first_name, greeting_names
+from remedy.names import MAX_FIRST_NAME, TITLES, greeting_names
 from remedy.offer import ALL, Offer
 
 if TYPE_CHECKING:
@@ -974,20 +974,31 @@ class _SmsFitter:
         self.warnings: list[str] = []
 
     def fill(self, values: list[str]) -> str:
-        septets: list[int] | None = None
-        text = ""
+        # Sizes are added up from the skeleton's fixed text and the customer's values, each
+        # value measured once (-2: not yet): no text is built until a level fits.
+        units = [-2] * len(values)
         for variant in self.levels:
-            if variant.ready():
-                if septets is None:
-                    septets = [gsm_units(v) for v in values]
+            if variant.fast or variant.ready():
                 gsm = variant.static_gsm
+                if gsm > self.gsm_limit:
+                    continue  # the fixed text alone is too long (in UCS-2 it is longer still)
+                if gsm >= 0:
+                    for index, times in variant.counts.items():
+                        size = units[index]
+                        if size == -2:
+                            size = units[index] = gsm_units(values[index])
+                        if size < 0:
+                            gsm = -1
+                            break
+                        gsm += times * size
+                if gsm >= 0:
+                    if gsm <= self.gsm_limit:
+                        return variant.fill(values)
+                    continue
                 ucs2 = variant.static_ucs2
                 for index, times in variant.counts.items():
-                    units = septets[index]
-                    gsm = -1 if units < 0 or gsm < 0 else gsm + times * units
                     ucs2 += times * ucs2_units(values[index])
-                fits = gsm <= self.gsm_limit if gsm >= 0 else ucs2 <= self.ucs2_limit
-                if fits:
+                if ucs2 <= self.ucs2_limit:
                     return variant.fill(values)
                 continue
             text = variant.render(values)
@@ -1459,7 +1470,19 @@ class CustomerMerge:
                 if formal:
                     first, formal_name = greeting_names(name)
                 else:
-                    first, formal_name = first_name(name), ""
+                    # remedy.names.first_name's short path, inlined: "Ann Lee" -> "Ann".
+                    first, space, rest = name.partition(" ")
+                    if not (
+                        space
+                        and first.istitle()
+                        and first.isalpha()
+                        and len(first) <= MAX_FIRST_NAME
+                        and rest[:1].isupper()
+                        and "," not in rest
+                        and first.lower() not in TITLES
+                    ):
+                        first = greeting_names(name)[0]
+                    formal_name = ""
                 if amount is None:
                     order_value = ""
                 else:

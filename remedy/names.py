@@ -128,19 +128,16 @@ def greeting_names(name: str) -> tuple[str, str]:
 
 def first_name(name: str) -> str:
     """The first name to greet by, or an empty string (`greeting_names`, short path first)."""
-    first, _, rest = name.partition(" ")
-    # The common case: "Ann Lee" (a capitalised word, then more, nothing to untangle).
+    first, space, rest = name.partition(" ")
+    # The common case: "Ann Lee" (a capitalised word of letters, then more, nothing to untangle).
     if (
-        rest
-        and first[:1].isupper()
-        and first[1:2].islower()
+        space
+        and first.istitle()
+        and first.isalpha()
         and len(first) <= MAX_FIRST_NAME
-        and "," not in name
-        and "." not in first
-        and "@" not in name
-        and first.lower() not in TITLES
         and rest[:1].isupper()
-        and " " not in first
+        and "," not in rest
+        and first.lower() not in TITLES
     ):
         return first
     return greeting_names(name)[0]
