@@ -32,6 +32,7 @@ from remedy.score import Model
 
 _TOL = 1e-9
 GAP = 1e-7
+LARGE_PROGRAM = 2000  # segment x candidate choices above which what-ifs use `improve`
 
 
 @dataclass(frozen=True)
@@ -113,12 +114,18 @@ class Decider:
         budget: float | None,
         capacity: float | None,
         allowed: np.ndarray | None = None,
+        start: Decision | None = None,
     ) -> Decision:
         """The best plan for `table` within `budget` and `capacity` (None: unlimited).
 
         `allowed` (M,) restricts the candidates (default: those meeting the obligations). When
         even the cheapest allowed plan breaks the budget, that plan is returned with
         `within_budget` False.
+
+        `start` (a what-if: the same incident with one input moved) allows a quicker answer when
+        the program is large (more than `LARGE_PROGRAM` segment x candidate choices) and several
+        segments compete for a binding budget or capacity: the best plan reached from `start`
+        by changing one segment at a time, instead of a mixed-integer program.
         """
         ok = self.feasible if allowed is None else allowed
         best = self._unconstrained(table, ok)
@@ -135,6 +142,8 @@ class Decider:
             )
         if self.k == 1:
             return self._single(table, ok, budget, capacity)
+        if start is not None and self.k * int(ok[self.bases].sum()) > LARGE_PROGRAM:
+            return self.improve(table, start, ok, budget, capacity)
         return self._milp(table, ok, budget, capacity)
 
     def floor(self, table: Table, allowed: np.ndarray | None = None) -> Decision:
@@ -218,17 +227,18 @@ class Decider:
         )
         values = np.where(use_call, v1, v0)
         costs = np.where(use_call, c1, c0)
-        lengths = self.lengths[ms] + use_call
-        picks, shares = [], []
-        for k in range(self.k):
-            top = values[k].max()
-            pool = values[k] >= top - _TOL * max(1.0, abs(top))
-            cheapest = np.where(pool, costs[k], np.inf).min()
-            pool &= costs[k] <= cheapest + _TOL * max(1.0, abs(cheapest))
-            fewest = np.where(pool, lengths[k], np.iinfo(int).max).min()
-            j = int(np.flatnonzero(pool & (lengths[k] == fewest))[0])
-            picks.append(int(ms[j]))
-            shares.append(1.0 if use_call[k, j] else 0.0)
+        lengths = self.lengths[ms][None, :] + use_call
+        # Per segment: the highest value, then the cheapest, then the fewest options, then first.
+        top = values.max(axis=1, keepdims=True)
+        pool = values >= top - _TOL * np.maximum(1.0, np.abs(top))
+        cheapest = np.where(pool, costs, np.inf).min(axis=1, keepdims=True)
+        pool &= costs <= cheapest + _TOL * np.maximum(1.0, np.abs(cheapest))
+        fewest = np.where(pool, lengths, np.iinfo(int).max).min(axis=1, keepdims=True)
+        pool &= lengths == fewest
+        j = pool.argmax(axis=1)
+        rows = np.arange(self.k)
+        picks = [int(m) for m in ms[j]]
+        shares = [1.0 if c else 0.0 for c in use_call[rows, j]]
         return picks, shares
 
     def _single(
@@ -270,127 +280,367 @@ class Decider:
     def _milp(
         self, table: Table, ok: np.ndarray, budget: float | None, capacity: float | None
     ) -> Decision:
-        """Several segments under a binding budget or capacity: a mixed-integer program."""
-        from scipy.optimize import Bounds, LinearConstraint, milp
+        """Several segments under a binding budget or capacity: a mixed-integer program,
+        solved by HiGHS to a relative gap of `GAP`; the reported gap is the solver's bound."""
+        program = _Program(self, table, ok, budget, capacity)
+        solution, bound = program.solve()
+        return self._from_solution(table, program, solution, bound)
+
+    def improve(
+        self,
+        table: Table,
+        start: Decision,
+        ok: np.ndarray,
+        budget: float | None,
+        capacity: float | None,
+    ) -> Decision:
+        """The best plan reached by moving one segment at a time to another allowed candidate
+        (with no calls, or as many as fit), taking the best improving move while one exists;
+        first from `start`, then from the cheapest plan of each other incident-wide choice.
+        While a start breaks the budget or the capacity, the moves that lose the least value per
+        unit saved come first. Vectorised over the candidates of a segment."""
+        best: Decision | None = None
+        for ci in range(len(self.model.cores)):
+            ms = self.bases[ok[self.bases] & (self.model.core_index[self.bases] == ci)]
+            if ms.size == 0:
+                continue
+            if int(self.model.core_index[start.picks[0]]) == ci:
+                picks, shares = list(start.picks), list(start.shares)
+            else:
+                picks = [int(ms[np.argmin(table.cost[k, ms])]) for k in range(self.k)]
+                shares = [0.0] * self.k
+            found = self._climb(table, ms, picks, shares, budget, capacity)
+            if found.within_budget and (
+                best is None or _better((found.value, found.cost, 0), (best.value, best.cost, 0))
+            ):
+                best = found
+        return best if best is not None else start
+
+    def _climb(
+        self,
+        table: Table,
+        ms: np.ndarray,
+        picks: list[int],
+        shares: list[float],
+        budget: float | None,
+        capacity: float | None,
+    ) -> Decision:
+        def fits(cost: float, calls: float) -> bool:
+            return (budget is None or cost <= budget + _TOL * max(1.0, budget)) and (
+                capacity is None or calls <= capacity + 1e-6
+            )
+
+        calls_of = self.call_of[ms]
+        has = calls_of >= 0
+        safe = np.where(has, calls_of, ms)
+        member = self.member[ms] if self.fair_options else None
+        value, cost, calls = self.totals(table, picks, shares)
+        for _ in range(2 * self.k + 8):
+            feasible_now = fits(cost, calls)
+            best: tuple[float, int, int, float] | None = None
+            for k in range(self.k):
+                own_cost = self._cost_of(table, k, picks[k], shares[k])
+                own_calls = self._calls_of(table, k, picks[k], shares[k])
+                own_value = self._value_of(table, k, picks[k], shares[k])
+                v0, c0 = table.value[k, ms], table.cost[k, ms]
+                v1, c1, l1 = table.value[k, safe], table.cost[k, safe], table.calls[k, safe]
+                share = np.where(has, 1.0, 0.0)
+                if capacity is not None:
+                    room = capacity - (calls - own_calls)
+                    share = np.where(
+                        l1 > 0, np.minimum(share, max(0.0, room) / np.maximum(l1, 1e-12)), share
+                    )
+                if budget is not None:
+                    room_cost = budget - (cost - own_cost)
+                    extra = c1 - c0
+                    limit = np.where(
+                        extra > 0, (room_cost - c0) / np.where(extra > 0, extra, 1), 1.0
+                    )
+                    share = np.minimum(share, np.clip(limit, 0.0, 1.0))
+                fair = self._fairness_after(table, picks, k, member)
+                for s_arr in (np.zeros(ms.size), share):
+                    new_value = value - own_value + v0 + s_arr * (v1 - v0) - fair
+                    new_cost = cost - own_cost + c0 + s_arr * (c1 - c0)
+                    new_calls = calls - own_calls + s_arr * l1
+                    same = (ms == picks[k]) & np.isclose(s_arr, shares[k])
+                    if feasible_now:
+                        ok_move = (
+                            ~same
+                            & (
+                                (budget is None)
+                                | (new_cost <= (budget or 0) + _TOL * max(1.0, budget or 0))
+                            )
+                            & ((capacity is None) | (new_calls <= (capacity or 0) + 1e-6))
+                        )
+                        score = np.where(
+                            ok_move & (new_value > value + _TOL * max(1.0, abs(value))),
+                            new_value - value,
+                            -np.inf,
+                        )
+                    else:
+                        saved = (cost - new_cost) + (calls - new_calls)
+                        score = np.where(
+                            ~same & (saved > 0),
+                            (new_value - value) / np.where(saved > 0, saved, 1),
+                            -np.inf,
+                        )
+                    j = int(np.argmax(score))
+                    if np.isfinite(score[j]) and (best is None or score[j] > best[0]):
+                        best = (float(score[j]), k, int(ms[j]), float(s_arr[j]))
+            if best is None:
+                break
+            _, k, m, share_k = best
+            picks[k], shares[k] = m, share_k
+            value, cost, calls = self.totals(table, picks, shares)
+        return Decision(tuple(picks), tuple(shares), value, cost, calls, fits(cost, calls))
+
+    def _fairness_after(
+        self, table: Table, picks: Sequence[int], k: int, member: np.ndarray | None
+    ) -> np.ndarray:
+        """For each candidate segment k might take: the plan's fairness cost afterwards, minus
+        the fairness already counted in `totals`' value (so: the change), per candidate."""
+        if member is None:
+            return np.zeros(1)
+        others = [j for j in range(self.k) if j != k]
+        rows = np.asarray(self.member[[picks[j] for j in others]])  # (K-1, O)
+        given_by_others = np.asarray(rows.any(axis=0))  # (O,)
+        given = np.asarray(given_by_others[None, :] | member)  # (J, O): after k takes each
+        lacking_others = np.asarray((given[:, None, :] & ~rows[None, :, :]).any(axis=2))
+        cost_others = lacking_others @ table.penalty[others]
+        lacking_k = (given_by_others[None, :] & ~member).any(axis=1)
+        after = cost_others + lacking_k * table.penalty[k]
+        return np.asarray(after - self.unfairness(table, picks))
+
+    def _value_of(self, table: Table, k: int, m: int, share: float) -> float:
+        c = int(self.call_of[m])
+        base = float(table.value[k, m])
+        return base + (share * (float(table.value[k, c]) - base) if c >= 0 and share else 0.0)
+
+    def _cost_of(self, table: Table, k: int, m: int, share: float) -> float:
+        c = int(self.call_of[m])
+        base = float(table.cost[k, m])
+        return base + (share * (float(table.cost[k, c]) - base) if c >= 0 and share else 0.0)
+
+    def _calls_of(self, table: Table, k: int, m: int, share: float) -> float:
+        c = int(self.call_of[m])
+        return share * float(table.calls[k, c]) if c >= 0 and share else 0.0
+
+    def _share_that_fits(
+        self,
+        table: Table,
+        k: int,
+        m: int,
+        c: int,
+        room_cost: float | None,
+        room_calls: float | None,
+    ) -> float:
+        share = 1.0
+        full = float(table.calls[k, c])
+        if room_calls is not None and full > 0:
+            share = min(share, max(0.0, room_calls) / full)
+        extra = float(table.cost[k, c] - table.cost[k, m])
+        if room_cost is not None and extra > 0:
+            share = min(share, max(0.0, (room_cost - float(table.cost[k, m])) / extra))
+        return max(0.0, share)
+
+    def _from_solution(
+        self, table: Table, program: _Program, solution: np.ndarray, bound: float
+    ) -> Decision:
+        picks, shares = program.decode(solution)
+        value, cost, calls_used = self.totals(table, picks, shares)
+        gap = max(0.0, bound - value) if np.isfinite(bound) else 0.0
+        if gap <= 1e-9 * max(1.0, abs(value)):
+            gap = 0.0
+        return Decision(tuple(picks), tuple(shares), value, cost, calls_used, True, gap)
+
+
+class _Program:
+    """The decision as a mixed-integer linear program (variables and constraints built with
+    numpy index arrays: tens of thousands of entries, no Python loop per entry).
+
+    Variables: x[k, j] (segment k takes base candidate j, binary), y[k, c] (share of segment k
+    called, for candidates with a call variant), z[core] (binary), and with fairness u[o]
+    (option o given to someone, binary) and v[k] (segment k lacks one given, in [0, 1]).
+    """
+
+    def __init__(
+        self,
+        decider: Decider,
+        table: Table,
+        ok: np.ndarray,
+        budget: float | None,
+        capacity: float | None,
+    ) -> None:
         from scipy.sparse import coo_matrix
 
-        model = self.model
-        ms = self.bases[ok[self.bases]]
+        model = decider.model
+        k_count = decider.k
+        ms = decider.bases[ok[decider.bases]]
+        self.ms = ms
+        self.k = k_count
         cores = sorted({int(model.core_index[m]) for m in ms})
-        n_x = self.k * ms.size
-        has_call = self.call_of[ms] >= 0
+        j_count = ms.size
+        has_call = decider.call_of[ms] >= 0
         call_cols = np.flatnonzero(has_call)
-        n_y = self.k * call_cols.size
-        fair = len(self.fair_options) > 0
-        n_u = len(self.fair_options) if fair else 0
-        n_v = self.k if fair else 0
-        n = n_x + n_y + len(cores) + n_u + n_v
-
-        def x(k: int, j: int) -> int:
-            return k * ms.size + j
-
-        def y(k: int, j: int) -> int:
-            return n_x + k * call_cols.size + j
-
-        z0 = n_x + n_y
+        self.call_cols = call_cols
+        c_count = call_cols.size
+        fair = len(decider.fair_options) > 0
+        o_count = len(decider.fair_options) if fair else 0
+        self.n_x = k_count * j_count
+        n_y = k_count * c_count
+        z0 = self.n_x + n_y
         u0 = z0 + len(cores)
-        v0 = u0 + n_u
-        safe = np.where(has_call, self.call_of[ms], ms)
-        objective = np.zeros(n)
-        objective[:n_x] = -table.value[:, ms].ravel()
-        gain = table.value[:, safe[call_cols]] - table.value[:, ms[call_cols]]
-        objective[n_x : n_x + n_y] = -gain.ravel()
-        if fair:
-            objective[v0 : v0 + n_v] = table.penalty
-        rows: list[int] = []
-        cols: list[int] = []
-        data: list[float] = []
-        lower: list[float] = []
-        upper: list[float] = []
+        v0 = u0 + o_count
+        n = v0 + (k_count if fair else 0)
+        self.n = n
+        safe = np.where(has_call, decider.call_of[ms], ms)
+        ks = np.arange(k_count)
+        x_index = ks[:, None] * j_count + np.arange(j_count)[None, :]  # (K, J)
+        y_index = self.n_x + ks[:, None] * c_count + np.arange(c_count)[None, :]  # (K, C)
+        self.x_index, self.y_index = x_index, y_index
 
-        def row(entries: list[tuple[int, float]], lo: float, hi: float) -> None:
-            r = len(lower)
-            for col, val in entries:
-                rows.append(r)
-                cols.append(col)
-                data.append(val)
+        objective = np.zeros(n)
+        objective[: self.n_x] = -table.value[:, ms].ravel()
+        called = safe[call_cols]
+        objective[self.n_x : z0] = -(table.value[:, called] - table.value[:, ms[call_cols]]).ravel()
+        if fair:
+            objective[v0:n] = table.penalty
+        rows: list[np.ndarray] = []
+        cols: list[np.ndarray] = []
+        vals: list[np.ndarray] = []
+        lower: list[np.ndarray] = []
+        upper: list[np.ndarray] = []
+        count = 0
+
+        def add(
+            r: np.ndarray, c: np.ndarray, v: np.ndarray, lo: np.ndarray, hi: np.ndarray
+        ) -> None:
+            nonlocal count
+            rows.append(r + count)
+            cols.append(c)
+            vals.append(v)
             lower.append(lo)
             upper.append(hi)
+            count += lo.size
 
-        core_of = np.array([cores.index(int(model.core_index[m])) for m in ms])
-        for k in range(self.k):
-            row([(x(k, j), 1.0) for j in range(ms.size)], 1.0, 1.0)
-            for jj, j in enumerate(call_cols):
-                row([(y(k, jj), 1.0), (x(k, int(j)), -1.0)], -np.inf, 0.0)
-            for c in range(len(cores)):
-                members = np.flatnonzero(core_of == c)
-                row([(x(k, int(j)), 1.0) for j in members] + [(z0 + c, -1.0)], -np.inf, 0.0)
-            if fair:
-                for o in range(n_u):
-                    having = np.flatnonzero(self.member[ms, o])
-                    entries = [(x(k, int(j)), 1.0) for j in having]
-                    row(entries + [(u0 + o, -1.0)], -np.inf, 0.0)
-                    row(
-                        [(u0 + o, 1.0), (v0 + k, -1.0)] + [(col, -1.0) for col, _ in entries],
-                        -np.inf,
-                        0.0,
-                    )
-        row([(z0 + c, 1.0) for c in range(len(cores))], 1.0, 1.0)
-        if budget is not None:
-            entries = [
-                (x(k, j), float(table.cost[k, ms[j]]))
-                for k in range(self.k)
-                for j in range(ms.size)
-            ]
-            extra = table.cost[:, safe[call_cols]] - table.cost[:, ms[call_cols]]
-            entries += [
-                (y(k, jj), float(extra[k, jj]))
-                for k in range(self.k)
-                for jj in range(call_cols.size)
-            ]
-            row(entries, -np.inf, budget)
-        if capacity is not None and n_y:
-            calls = table.calls[:, safe[call_cols]]
-            row(
-                [
-                    (y(k, jj), float(calls[k, jj]))
-                    for k in range(self.k)
-                    for jj in range(call_cols.size)
-                ],
-                -np.inf,
-                capacity,
+        ones_kj = np.ones((k_count, j_count))
+        # One candidate per segment.
+        add(
+            np.repeat(ks, j_count), x_index.ravel(), ones_kj.ravel(), np.ones(k_count),
+            np.ones(k_count),
+        )  # fmt: skip
+        # A segment is called only under the candidate it takes: y[k, c] - x[k, j(c)] <= 0.
+        if c_count:
+            r = np.arange(k_count * c_count)
+            add(
+                np.concatenate([r, r]),
+                np.concatenate([y_index.ravel(), x_index[:, call_cols].ravel()]),
+                np.concatenate([np.ones(r.size), -np.ones(r.size)]),
+                np.full(r.size, -np.inf),
+                np.zeros(r.size),
             )
-        matrix = coo_matrix((data, (rows, cols)), shape=(len(lower), n)).tocsr()
+        # Candidates of one core only: sum_{j in core} x[k, j] - z[core] <= 0.
+        core_of = np.searchsorted(cores, model.core_index[ms])
+        r = np.repeat(ks * len(cores), j_count) + np.tile(core_of, k_count)
+        add(
+            np.concatenate(
+                [r, ks.repeat(len(cores)) * len(cores) + np.tile(np.arange(len(cores)), k_count)]
+            ),
+            np.concatenate([x_index.ravel(), z0 + np.tile(np.arange(len(cores)), k_count)]),
+            np.concatenate([np.ones(self.n_x), -np.ones(k_count * len(cores))]),
+            np.full(k_count * len(cores), -np.inf),
+            np.zeros(k_count * len(cores)),
+        )
+        add(np.zeros(len(cores), dtype=int), z0 + np.arange(len(cores)), np.ones(len(cores)),
+            np.ones(1), np.ones(1))  # fmt: skip
+        if fair:
+            member = decider.member[ms]  # (J, O)
+            jj, oo = np.nonzero(member)
+            for_k = [np.full(jj.size, k) for k in range(k_count)]
+            kk = np.concatenate(for_k)
+            jk = np.tile(jj, k_count)
+            ok_ = np.tile(oo, k_count)
+            pair = kk * o_count + ok_
+            # Given: sum_{j with o} x[k, j] - u[o] <= 0.
+            pairs = k_count * o_count
+            all_pairs = np.arange(pairs)
+            add(
+                np.concatenate([pair, all_pairs]),
+                np.concatenate([x_index[kk, jk], u0 + all_pairs % o_count]),
+                np.concatenate([np.ones(pair.size), -np.ones(pairs)]),
+                np.full(pairs, -np.inf),
+                np.zeros(pairs),
+            )
+            # Lacking: u[o] - v[k] - sum_{j with o} x[k, j] <= 0.
+            add(
+                np.concatenate([all_pairs, all_pairs, pair]),
+                np.concatenate(
+                    [u0 + all_pairs % o_count, v0 + all_pairs // o_count, x_index[kk, jk]]
+                ),
+                np.concatenate([np.ones(pairs), -np.ones(pairs), -np.ones(pair.size)]),
+                np.full(pairs, -np.inf),
+                np.zeros(pairs),
+            )
+        if budget is not None:
+            extra = table.cost[:, called] - table.cost[:, ms[call_cols]]
+            cols_b = np.concatenate([x_index.ravel(), y_index.ravel()])
+            vals_b = np.concatenate([table.cost[:, ms].ravel(), extra.ravel()])
+            add(np.zeros(cols_b.size, dtype=int), cols_b, vals_b, np.full(1, -np.inf),
+                np.full(1, budget))  # fmt: skip
+        if capacity is not None and c_count:
+            add(
+                np.zeros(n_y, dtype=int),
+                y_index.ravel(),
+                table.calls[:, called].ravel(),
+                np.full(1, -np.inf),
+                np.full(1, float(capacity)),
+            )
+        self.matrix = coo_matrix(
+            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+            shape=(count, n),
+        ).tocsr()
+        self.lower = np.concatenate(lower)
+        self.upper = np.concatenate(upper)
+        self.objective = objective
         integrality = np.zeros(n)
-        integrality[:n_x] = 1
-        integrality[z0 : z0 + len(cores)] = 1
-        integrality[u0 : u0 + n_u] = 1
+        integrality[: self.n_x] = 1
+        integrality[z0:u0] = 1
+        integrality[u0:v0] = 1
+        self.integrality = integrality
+
+    def solve(self) -> tuple[np.ndarray, float]:
+        """(solution, upper bound on the plan's value) of the program."""
+        from scipy.optimize import Bounds, LinearConstraint, milp
+
         result = milp(
-            objective,
-            constraints=LinearConstraint(matrix, lower, upper),
-            integrality=integrality,
+            self.objective,
+            constraints=LinearConstraint(self.matrix, self.lower, self.upper),
+            integrality=self.integrality,
             bounds=Bounds(0, 1),
             options={"mip_rel_gap": GAP, "time_limit": 60},
         )
         if result.x is None:  # pragma: no cover - the floor is feasible, so HiGHS finds a plan
             raise ValueError(f"the optimiser found no plan ({result.message})")
-        solution = result.x
-        picks: list[int] = []
-        shares: list[float] = []
+        bound = getattr(result, "mip_dual_bound", None)
+        if bound is None or not np.isfinite(bound):
+            bound = result.fun
+        return np.asarray(result.x), -float(bound)
+
+    def decode(self, solution: np.ndarray) -> tuple[list[int], list[float]]:
+        """Per segment: the candidate taken and the share called."""
+        x = solution[: self.n_x].reshape(self.k, self.ms.size)
+        picks, shares = [], []
         for k in range(self.k):
-            best = int(np.argmax(solution[k * ms.size : (k + 1) * ms.size]))
-            picks.append(int(ms[best]))
-            share: float = 0.0
-            where = np.flatnonzero(call_cols == best)
+            best = int(np.argmax(x[k]))
+            picks.append(int(self.ms[best]))
+            share = 0.0
+            where = np.flatnonzero(self.call_cols == best)
             if where.size:
-                share = float(np.clip(solution[y(k, int(where[0]))], 0.0, 1.0))
+                share = float(np.clip(solution[self.y_index[k, int(where[0])]], 0.0, 1.0))
                 if share < 1e-9:
                     share = 0.0
             shares.append(share)
-        value, cost, calls_used = self.totals(table, picks, shares)
-        bound = getattr(result, "mip_gap", None)
-        gap = abs(float(bound) * value) if bound is not None and np.isfinite(bound) else 0.0
-        return Decision(tuple(picks), tuple(shares), value, cost, calls_used, True, gap)
+        return picks, shares
 
 
 def _better(key: tuple[float, float, int], best: tuple[float, float, int]) -> bool:

@@ -1147,10 +1147,16 @@ def _sensitivity(
     for key in swing[:SENSITIVITY_INPUTS]:
         (r_low, net_low), (r_high, net_high) = ends[key]["low"], ends[key]["high"]
         at_low = _decision_summary(
-            model, tables[r_low], decider, decider.decide(tables[r_low], budget, capacity)
+            model,
+            tables[r_low],
+            decider,
+            decider.decide(tables[r_low], budget, capacity, start=decision),
         )
         at_high = _decision_summary(
-            model, tables[r_high], decider, decider.decide(tables[r_high], budget, capacity)
+            model,
+            tables[r_high],
+            decider,
+            decider.decide(tables[r_high], budget, capacity, start=decision),
         )
         changes = at_low != planned or at_high != planned
         if not changes and abs(net_high - net_low) <= 1e-9 * max(1.0, abs(net_low)):
@@ -1196,7 +1202,7 @@ def _constraints(
                 )
             )
         else:
-            free = decider.decide(table, None, capacity)
+            free = decider.decide(table, None, capacity, start=decision)
             if free.value > decision.value + 1e-6 * max(1.0, abs(decision.value)):
                 found.append(
                     Constraint(
@@ -1207,7 +1213,7 @@ def _constraints(
                     )
                 )
     if capacity is not None:
-        free = decider.decide(table, budget, None)
+        free = decider.decide(table, budget, None, start=decision)
         if free.calls > capacity + 0.5 and free.value > decision.value + 1e-9:
             hours = model.call_hours or 0.0
             found.append(
@@ -1220,7 +1226,7 @@ def _constraints(
             )
     if any(spec.required for spec in model.options.values()):
         lawful = np.array([c.lawful for c in model.candidates])
-        free = decider.decide(table, budget, capacity, allowed=lawful)
+        free = decider.decide(table, budget, capacity, allowed=lawful, start=decision)
         if free.value > decision.value + 1e-6 * max(1.0, abs(decision.value)):
             names = ", ".join(o for o, spec in model.options.items() if spec.required)
             found.append(
@@ -1250,7 +1256,7 @@ def _plan_notes(
     notes: list[str] = []
     likely_table = _scenario_table(model, at_likely, 0, ex)
     at_likely_plan = _decision_summary(
-        model, likely_table, decider, decider.decide(likely_table, budget, capacity)
+        model, likely_table, decider, decider.decide(likely_table, budget, capacity, start=decision)
     )
     planned = _decision_summary(model, table, decider, decision)
     if at_likely_plan != planned:

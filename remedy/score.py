@@ -505,13 +505,14 @@ def package_scores(
     member = {o: np.array([o in p for p in packages]) for o in specs}
     n = len(packages)
     loss = None if loss_key is None else np.asarray(values[loss_key], dtype=float)
-    worth_sum = np.zeros((n, 1))  # money worth of the package to the customer
-    effective = np.zeros((n, 1))  # x: the sum of each option's worth / loss
-    weights = np.zeros((n, 1))  # finite x contributions, to weight the match and timeliness
-    weighted_match = np.zeros((n, 1))
-    weighted_time = np.zeros((n, 1))
     tangible = np.zeros(n, dtype=bool)
     override_keep = np.ones((n, 1))
+    # Per tangible option (rows): its money worth, its x contribution (worth / loss), the
+    # finite contribution used as its weight, and its match and timeliness. Packages sum them
+    # with one matrix product each (packages x options @ options x draws).
+    names: list[str] = []
+    money_rows: list[np.ndarray] = []
+    x_rows: list[np.ndarray] = []
     for name, spec in specs.items():
         rows = member[name]
         if not rows.any() or name == CALL:
@@ -536,14 +537,26 @@ def package_scores(
                     money_worth / np.where(loss > 0, loss, 1.0),
                     np.where(money_worth > 0, np.inf, 0.0),
                 )
-        mask = rows[:, None]
-        finite = np.where(np.isfinite(contribution), contribution, 1.0)[None, :]
-        # np.where, not a 0/1 product: 0 x inf would be nan for packages without the option.
-        worth_sum = worth_sum + np.where(mask, money_worth[None, :], 0.0)
-        effective = effective + np.where(mask, contribution[None, :], 0.0)
-        weights = weights + np.where(mask, finite, 0.0)
-        weighted_match = weighted_match + np.where(mask, finite * spec.match, 0.0)
-        weighted_time = weighted_time + np.where(mask, finite * spec.timeliness, 0.0)
+        names.append(name)
+        money_rows.append(np.atleast_1d(money_worth))
+        x_rows.append(np.atleast_1d(contribution))
+    if names:
+        has = np.stack([member[o] for o in names], axis=1).astype(float)  # (P, V)
+        money_m = _as2d(money_rows)  # (V, D)
+        x_m = _as2d(x_rows)
+        finite = np.where(np.isfinite(x_m), x_m, 1.0)
+        # 0 x inf would be nan in a product: infinities are counted apart.
+        worth_sum = has @ np.where(np.isfinite(money_m), money_m, 0.0)
+        worth_sum = np.where(has @ ~np.isfinite(money_m) > 0, np.inf, worth_sum)
+        effective = has @ np.where(np.isfinite(x_m), x_m, 0.0)
+        effective = np.where(has @ ~np.isfinite(x_m) > 0, np.inf, effective)
+        weights = has @ finite
+        matches = np.array([specs[o].match for o in names])[:, None]
+        times = np.array([specs[o].timeliness for o in names])[:, None]
+        weighted_match = has @ (finite * matches)
+        weighted_time = has @ (finite * times)
+    else:
+        worth_sum = effective = weights = weighted_match = weighted_time = np.zeros((n, 1))
     safe = np.where(weights > 0, weights, 1.0)
     match_mean = np.where(weights > 0, weighted_match / safe, 0.0)
     time_mean = np.where(weights > 0, weighted_time / safe, 1.0)
