@@ -346,7 +346,7 @@ def test_late_deliveries_give_the_old_and_new_date(runner: CliRunner) -> None:
             [offer("store_credit", kind="late_delivery", credit_amount=Decimal(5))],
         )
     )
-    assert "this isn't the first time we've let you down recently" in again
+    assert "we let you down recently too, and that makes this worse" in again
 
 
 # --- item 7: sensitive circumstances -------------------------------------------------------------
