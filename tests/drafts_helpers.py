@@ -103,7 +103,7 @@ _CONTRACTION = re.compile(
     re.IGNORECASE,
 )
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]")
-PLAYFUL = ("red faces", "stern word", "plain and simple", "No excuses", "Cheers,")
+PLAYFUL = ("red faces", "red in the face", "stern word", "plain and simple", "No excuses", "Cheers,")
 MINIMISERS = ("these things happen", "mix-ups", "mix-up", "happens to the best", "hiccup")
 
 
