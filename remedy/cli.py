@@ -40,9 +40,12 @@ class RemedyGroup(TyperGroup):
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise
         except RemedyError as exc:
-            message = one_line(exc.message)
-            _err(f"remedy: {message}" if isinstance(exc, GateError) else message)
+            _err(f"remedy: {exc.message}" if isinstance(exc, GateError) else exc.message)
             raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            # Outputs are atomic, so nothing half-written is left; say so and exit 130.
+            _err("remedy: interrupted; no output was written")
+            raise typer.Exit(ExitCode.INTERRUPTED) from None
         except BrokenPipeError:
             # The reader went away (`remedy plan ... | head`): nothing more to say.
             devnull = os.open(os.devnull, os.O_WRONLY)
@@ -123,6 +126,13 @@ class LintFormat(str, Enum):
     json = "json"
 
 
+class LintChannel(str, Enum):
+    email = "email"
+    sms = "sms"
+    phone = "phone"
+    post = "post"
+
+
 class TimeUnit(str, Enum):
     day = "day"
     week = "week"
@@ -155,7 +165,8 @@ def _root(
 
 
 def _err(message: str) -> None:
-    sys.stderr.write(message.rstrip("\n") + "\n")
+    """One line on stderr: at most 300 characters, control characters escaped."""
+    sys.stderr.write(one_line(message.rstrip("\n")) + "\n")
 
 
 def _emit(text: str, output: Path | None, force: bool) -> None:
@@ -184,28 +195,50 @@ def _json(data: Any) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
-def _load(file: str) -> Incident:
+def _load(file: str, allow_outside: list[str] | None = None) -> Incident:
+    from remedy.fileio import allowed_folders
     from remedy.load import load_incident
 
-    return load_incident(file)
+    return load_incident(file, allow_outside=allowed_folders(allow_outside or ()))
 
 
 def _console(stderr: bool = False) -> Any:
     from rich.console import Console
 
-    # Rich honours NO_COLOR and TERM=dumb itself; colour only on a terminal.
+    # Colour only on a terminal. Rich drops colour for NO_COLOR but keeps bold and underline;
+    # NO_COLOR and TERM=dumb mean no escape codes at all.
+    plain = bool(os.environ.get("NO_COLOR")) or os.environ.get("TERM") == "dumb"
+    if plain:
+        return Console(stderr=stderr, highlight=False, soft_wrap=False, color_system=None)
     return Console(stderr=stderr, highlight=False, soft_wrap=False)
 
 
 OUTPUT = typer.Option(None, "-o", "--output", help="Write the result to this file (atomic).")
+ALLOW_OUTSIDE = typer.Option(
+    None,
+    "--allow-outside",
+    metavar="DIR",
+    help=(
+        "Let the incident name files in DIR, outside its own folder (repeatable; "
+        "also REMEDY_ALLOW_OUTSIDE)."
+    ),
+)
 FORCE = typer.Option(False, "--force", help="Replace an existing output file.")
 
 
 # --- check -----------------------------------------------------------------------------------
 
 
-def _incident_files(paths: list[str]) -> list[str]:
+def _incident_files(
+    paths: list[str], allowed: tuple[Path, ...] = ()
+) -> tuple[list[str], dict[str, str]]:
+    """The incident files to check, and those found in a folder that are refused (with why):
+    a symbolic link leading out of the folder searched, which a pull request could add to
+    make CI read any file as an incident."""
+    from remedy.fileio import outside_reason
+
     files: list[str] = []
+    refused: dict[str, str] = {}
     for raw in paths:
         if raw == "-":
             files.append(raw)
@@ -220,11 +253,17 @@ def _incident_files(paths: list[str]) -> list[str]:
                 and not any(part.startswith(".") for part in p.relative_to(path).parts[:-1])
             )
             files.extend(str(p) for p in found)
+            for p in found:
+                if p.is_symlink() and outside_reason(p.relative_to(path), path, allowed):
+                    refused[str(p)] = (
+                        f"is a symbolic link to a file outside {raw} (not read; name it on the "
+                        "command line, or pass --allow-outside DIR)"
+                    )
         elif path.exists():
             files.append(raw)
         else:
             raise UsageError(f"{raw}: no such file or folder")
-    return files
+    return files, refused
 
 
 def _model_problems(file: str, incident: Incident) -> list[Any]:
@@ -240,8 +279,17 @@ def _model_problems(file: str, incident: Incident) -> list[Any]:
         ("customers.file", None if refs is None else refs.file),
         ("customers.orders", None if refs is None else refs.orders),
     ):
-        if path is not None and not path.is_file():
+        if path is None:
+            continue
+        if not os.path.lexists(path):
             problems.append(Problem(where, key, f"{path} does not exist (fix the path)"))
+            continue
+        # The same strict readers as plan, drafts and clv, over the whole file: a file that
+        # passes check also drafts and values.
+        try:
+            _read_through(key, path, incident.currency)
+        except (InputError, UsageError) as exc:
+            problems.append(Problem(where, key, exc.message))
     if problems:
         return problems
     if refs is not None and refs.orders is not None:
@@ -251,6 +299,20 @@ def _model_problems(file: str, incident: Incident) -> list[Any]:
     except InputError as exc:
         problems.append(Problem(where, "", exc.message))
     return problems
+
+
+def _read_through(key: str, path: Path, currency: str) -> None:
+    """Read a file an incident names with the reader that plan, drafts or clv would use."""
+    if key == "customers.file":
+        from remedy.customers import CustomerReader
+
+        for _ in CustomerReader(path, currency=currency):
+            pass
+        return
+    from remedy.fileio import ORDERS_MAX_BYTES, max_bytes, read_bytes
+    from remedy.orders import read_orders
+
+    read_orders(path, read_bytes(path, max_bytes(ORDERS_MAX_BYTES), regular_only=True))
 
 
 @app.command()
@@ -263,21 +325,28 @@ def check(
     format: CheckFormat = typer.Option(
         CheckFormat.text, "--format", "-f", help="text, json or github annotations."
     ),
+    allow_outside: list[str] | None = ALLOW_OUTSIDE,
 ) -> None:
     """Validate incident files: exit 0 when all are valid, 1 when any is not.
 
     Example: remedy check incidents/
     """
     from remedy.errors import IncidentError, InputError, Location, Problem
+    from remedy.fileio import allowed_folders
+    from remedy.load import load_incident
 
-    files = _incident_files(paths)
+    allowed = allowed_folders(allow_outside or ())
+    files, refused = _incident_files(paths, allowed)
     if not files:
         raise UsageError(f"no *.yaml or *.yml files in {', '.join(paths)}")
     results: list[tuple[str, list[Problem]]] = []
     warnings: dict[str, list[Problem]] = {}
     for file in files:
+        if file in refused:
+            results.append((file, [Problem(Location(file), "", refused[file])]))
+            continue
         try:
-            incident = _load(file)
+            incident = load_incident(file, allow_outside=allowed)
             results.append((file, _model_problems(file, incident)))
             warnings[file] = _placeholder_warnings(file, incident)
         except IncidentError as exc:
@@ -309,7 +378,7 @@ def check(
                 if format is CheckFormat.github:
                     loc = problem.location
                     text = f"{problem.key}: {problem.message}" if problem.key else problem.message
-                    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+                    text = one_line(text).replace("%", "%25")
                     sys.stdout.write(
                         f"::{level} file={loc.path},line={loc.line or 1},col={loc.column or 1}::"
                         f"{text}\n"
@@ -339,11 +408,16 @@ def _placeholder_warnings(file: str, incident: Incident) -> list[Any]:
     found = placeholders(incident)
     if not found:
         return []
+    from remedy.errors import RemedyError
+    from remedy.fileio import max_bytes, read_bytes
+    from remedy.load import MAX_BYTES
+
     lines: list[str] = []
     if file != "-":
-        try:
-            lines = Path(file).read_text(encoding="utf-8-sig").splitlines()
-        except (OSError, UnicodeDecodeError):
+        try:  # the file was just read and validated: read it again, within the same limits
+            data = read_bytes(file, max_bytes(MAX_BYTES), regular_only=True)
+            lines = data.decode("utf-8-sig").splitlines()
+        except (RemedyError, OSError, UnicodeDecodeError):
             lines = []
     out = []
     for key, text in found:
@@ -541,6 +615,7 @@ def plan(
         False, "--strict", help="Gate: exit 3 if the plan cannot keep within the budget."
     ),
     templates: Path | None = TEMPLATES,
+    allow_outside: list[str] | None = ALLOW_OUTSIDE,
     output: Path | None = OUTPUT,
     force: bool = FORCE,
 ) -> None:
@@ -549,7 +624,8 @@ def plan(
     Example: remedy plan incidents/6pm-price-cap.yaml --format json
     """
     _precheck_output(output, force)
-    incident = _load(file)
+    incident = _load(file, allow_outside)
+    _warn_missing_customers(incident, file)
     result = _planned(incident, draws, seed, file).plan
     from remedy.drafts import draft_messages
 
@@ -558,7 +634,8 @@ def plan(
     _warn_weak_drafts(messages)
     from remedy.drafts import not_ready_to_send
 
-    for note in [*not_ready_to_send(incident), *notes]:
+    blockers = not_ready_to_send(incident)
+    for note in [blockers, *notes] if blockers else notes:
         _err(f"warning: drafts: {note}")
     if format is PlanFormat.json:
         from remedy.report import plan_to_json
@@ -571,6 +648,19 @@ def plan(
     else:
         _emit_table(result, messages, output, force)
     _gates(result, max_cost, strict)
+
+
+def _warn_missing_customers(incident: Incident, file: str) -> None:
+    """The plan needs no customers file when the count is given; the mail merge does."""
+    refs = incident.customers
+    if refs is None or refs.file is None or incident.affected.customers is None:
+        return  # without a count, reading the file fails with its own message
+    if not os.path.lexists(refs.file):
+        name = "<stdin>" if file == "-" else file
+        _err(
+            f"warning: {name}: customers.file: {refs.file} does not exist; planned without "
+            "it, but `remedy drafts` cannot write messages until it does"
+        )
 
 
 def _warn_weak_drafts(messages: Any) -> None:
@@ -620,6 +710,7 @@ def explain(
     format: LintFormat = typer.Option(LintFormat.text, "--format", "-f", help="text or json."),
     draws: int = DRAWS,
     seed: int = SEED,
+    allow_outside: list[str] | None = ALLOW_OUTSIDE,
     output: Path | None = OUTPUT,
     force: bool = FORCE,
 ) -> None:
@@ -628,7 +719,7 @@ def explain(
     Example: remedy explain incidents/6pm-price-cap.yaml honor
     """
     _precheck_output(output, force)
-    incident = _load(file)
+    incident = _load(file, allow_outside)
     with _about(file):
         explanation = _explain(incident, option, draws, seed)
     if format is LintFormat.json:
@@ -675,6 +766,7 @@ def drafts(
     templates: Path | None = TEMPLATES,
     draws: int = DRAWS,
     seed: int = SEED,
+    allow_outside: list[str] | None = ALLOW_OUTSIDE,
     force: bool = FORCE,
 ) -> None:
     """Write one message per customer and channel of their plan (mail merge).
@@ -683,7 +775,7 @@ def drafts(
     """
     from remedy.mailmerge import merge
 
-    incident = _load(file)
+    incident = _load(file, allow_outside)
     if incident.customers is None or incident.customers.file is None:
         raise UsageError(
             f"{file}: no customers file (add 'customers: {{file: affected.csv}}' to the incident)"
@@ -694,7 +786,7 @@ def drafts(
     blockers = not_ready_to_send(incident)
     if blockers:
         name = "<stdin>" if file == "-" else file
-        raise InputError(f"{name}: refusing to draft messages for customers: {'; '.join(blockers)}")
+        raise InputError(f"{name}: refusing to draft messages for customers: {blockers}")
     if str(out) == "-" and format is DraftsFormat.eml:
         raise UsageError("--out -: eml writes a folder of files; give a folder name")
     if str(out) != "-" and format is not DraftsFormat.eml:
@@ -750,23 +842,29 @@ def lint(
     prevention: bool = typer.Option(
         False, "--prevention", help="The incident names a prevention step: require one."
     ),
+    channel: LintChannel = typer.Option(
+        LintChannel.email,
+        "--channel",
+        "-c",
+        help="email, sms, phone or post: decides what the message must contain.",
+    ),
     format: LintFormat = typer.Option(LintFormat.text, "--format", "-f", help="text or json."),
 ) -> None:
     """Check an apology you wrote: what it has, what it lacks, and hedges that weaken it.
 
-    Exit 0 when it passes, 1 when it needs work.
-    Example: remedy lint my-email.txt
+    Exit 0 when it passes, 1 when it needs work (a required component missing, or a hedge).
+    Example: remedy lint my-email.txt --channel email
     """
     from remedy.apology import lint_text
     from remedy.errors import InputError
-    from remedy.fileio import read_bytes
+    from remedy.fileio import max_bytes, read_bytes
 
-    raw = read_bytes(message_file, 1024 * 1024)
+    raw = read_bytes(message_file, max_bytes(1024 * 1024))
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InputError(f"{message_file}: is not UTF-8 text (save it as UTF-8)") from None
-    check_result = lint_text(text, prevention_given=prevention)
+    check_result = lint_text(text, prevention_given=prevention, channel=channel.value)
     name = "<stdin>" if message_file == "-" else message_file
     if format is LintFormat.json:
         sys.stdout.write(_json({"schema_version": 1, "file": name, **check_result.as_dict()}))

@@ -23,7 +23,9 @@ alike while one incident always drafts the same text. A playful tone falls back 
 missed occasion, a loss, a repeat, a hard time or the customer's own mistake.
 
 Every draft is run through the apology check (`remedy.apology`); the result is on `Message.checks`.
-Built-in drafts pass it for every incident.
+Built-in drafts pass it for every incident. The check asks each channel for what it has room
+for: an SMS needs no explanation or prevention step (one segment cannot hold them; the email and
+the post carry them).
 
 Fast mail merge. Templates are compiled once. For each combination of segment, channel and
 "shape" of customer (which fields they have: name, first and formal name, order id, order value,
@@ -102,7 +104,7 @@ from remedy.customers import (
     OnBadRow,
     light_clv,
 )
-from remedy.errors import InputError, UsageError
+from remedy.errors import InputError, RemedyError, UsageError
 from remedy.money import format_money
 from remedy.names import MAX_FIRST_NAME, TITLES, greeting_names
 from remedy.offer import ALL, Offer
@@ -421,6 +423,55 @@ def _bytecode_cache() -> Any:
     return jinja2.FileSystemBytecodeCache(str(folder))
 
 
+TEMPLATE_MAX_BYTES = 256 * 1024
+
+
+def _file_loader(search: list[str]) -> Any:
+    """Jinja2's file loader, reading through `remedy.fileio`: a template that is a FIFO, a
+    device or a folder is refused (Jinja2 would silently fall back to the built-in one), and a
+    template is at most `TEMPLATE_MAX_BYTES` of UTF-8 (`REMEDY_MAX_BYTES` overrides it)."""
+    import os
+    import posixpath
+
+    import jinja2
+    from jinja2.loaders import split_template_path
+
+    from remedy.fileio import file_kind, max_bytes, read_bytes
+
+    class Loader(jinja2.FileSystemLoader):
+        def get_source(self, environment: Any, template: str) -> tuple[str, str, Any]:
+            pieces = split_template_path(template)
+            for folder in self.searchpath:
+                filename = posixpath.join(folder, *pieces)
+                try:
+                    kind = file_kind(os.stat(filename).st_mode)
+                except OSError:
+                    continue
+                if kind is not None:
+                    raise InputError(f"{filename}: is {kind}, not a template file")
+                data = read_bytes(filename, max_bytes(TEMPLATE_MAX_BYTES), regular_only=True)
+                try:
+                    text = data.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    line = data[: exc.start].count(b"\n") + 1
+                    raise InputError(
+                        f"{filename}:{line}: byte 0x{data[exc.start]:02x} is not UTF-8 "
+                        "(save the template as UTF-8)"
+                    ) from None
+                mtime = os.path.getmtime(filename)
+
+                def uptodate(filename: str = filename, mtime: float = mtime) -> bool:
+                    try:
+                        return os.path.getmtime(filename) == mtime
+                    except OSError:
+                        return False
+
+                return text, os.path.normpath(filename), uptodate
+            raise jinja2.TemplateNotFound(template)
+
+    return Loader(search)
+
+
 class Templates:
     """The compiled templates of one drafting run: built-in ones, overridden by file name."""
 
@@ -437,7 +488,7 @@ class Templates:
             self._check_names(self.user_dir)
             search.insert(0, str(self.user_dir))
         self.env: SandboxedEnvironment = SandboxedEnvironment(
-            loader=jinja2.FileSystemLoader(search),
+            loader=_file_loader(search),
             undefined=jinja2.StrictUndefined,
             autoescape=False,  # plain text; data never reaches the compiler, so nothing to escape
             trim_blocks=True,
@@ -452,6 +503,8 @@ class Templates:
         for name in TEMPLATE_NAMES:
             try:
                 self.compiled[name] = self.env.get_template(name)
+            except RemedyError:
+                raise  # the file could not be read: already one clear line
             except Exception as exc:
                 raise self._error(exc, name) from None
 
@@ -499,7 +552,7 @@ class Templates:
         """Render one template; any failure is an `InputError` naming the file and line."""
         try:
             return self.compiled[name].render(context)
-        except _SlotMisuse:
+        except (_SlotMisuse, RemedyError):
             raise
         except Exception as exc:
             raise self._error(exc, name) from None
@@ -1164,8 +1217,10 @@ class _Bundle:
             self.subject.fill(sample), self.body.fill(sample), prevention
         )
         assert self.sms is not None
-        self.sms_check = lint_text(self.sms.fill(list(sample)), prevention_given=False)
-        self.phone_check = lint_text(self.phone.fill(sample), prevention_given=prevention)
+        self.sms_check = lint_text(self.sms.fill(list(sample)), channel="sms")
+        self.phone_check = lint_text(
+            self.phone.fill(sample), prevention_given=prevention, channel="phone"
+        )
 
 
 _NOT_CHECKED = lint_text("")
@@ -1179,9 +1234,10 @@ PUBLIC_POST_MIN_CUSTOMERS = 20
 # --- segment drafts --------------------------------------------------------------------------
 
 
-def not_ready_to_send(incident: Incident) -> list[str]:
-    """Why the drafts of `incident` must not go to customers as they are, or []: no sender (an
-    unsigned message reads as phishing), or text the starter file left to be replaced."""
+def not_ready_to_send(incident: Incident) -> str:
+    """Why the drafts of `incident` must not go to customers as they are, in one line, or "":
+    no sender (an unsigned message reads as phishing), or text the starter file left to be
+    replaced."""
     from remedy.starter import placeholders
 
     reasons = []
@@ -1190,9 +1246,13 @@ def not_ready_to_send(incident: Incident) -> list[str]:
             "sender: the incident has no sender, so the drafts are unsigned (add sender: with a "
             "name, company and email)"
         )
-    for key, text in placeholders(incident):
-        reasons.append(f"{key}: still holds the starter's placeholder '{text}' (replace it)")
-    return reasons
+    keys = [key for key, _ in placeholders(incident)]
+    if keys:
+        reasons.append(
+            f"{', '.join(keys)}: still the starter's placeholder text (replace it; "
+            "remedy check shows where)"
+        )
+    return "; ".join(reasons)
 
 
 def draft_messages(
@@ -1232,7 +1292,9 @@ def draft_messages(
         )
         assert bundle.sms is not None
         sms = bundle.sms.fill(list(values))
-        messages.append(Message("sms", offer.segment, None, sms, None, None, lint_text(sms)))
+        messages.append(
+            Message("sms", offer.segment, None, sms, None, None, lint_text(sms, channel="sms"))
+        )
         if offer.calls > 0:
             script = bundle.phone.fill(values)
             messages.append(
@@ -1243,7 +1305,7 @@ def draft_messages(
                     script,
                     None,
                     None,
-                    lint_text(script, prevention_given=prevention),
+                    lint_text(script, prevention_given=prevention, channel="phone"),
                 )
             )
     if warnings is not None:
@@ -1259,7 +1321,15 @@ def draft_messages(
     post_bundle = _Bundle(drafter, -1, 0, False, True)
     post = post_bundle.post.fill([""] * N_FIELDS)
     messages.append(
-        Message("post", ALL, None, post, None, None, lint_text(post, prevention_given=prevention))
+        Message(
+            "post",
+            ALL,
+            None,
+            post,
+            None,
+            None,
+            lint_text(post, prevention_given=prevention, channel="post"),
+        )
     )
     return messages
 
@@ -1268,14 +1338,8 @@ def draft_messages(
 
 
 def _peek_columns(path: Path) -> set[str]:
-    import csv
-
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as stream:
-            header = next(csv.reader(stream), [])
-    except (OSError, UnicodeDecodeError, csv.Error):
-        return set()  # the reading pass reports the problem properly
-    return {name.strip().lower() for name in header}
+    # The one customers reader, header only: its problems are reported here, before drafting.
+    return set(CustomerReader(path).header())
 
 
 class CustomerMerge:
@@ -1360,9 +1424,11 @@ class CustomerMerge:
             segments=tuple(o.segment for o in self.offers) if self._segment_column else None,
         )
 
-    def _allocate(self) -> tuple[array[int] | None, set[int] | None]:
-        """The first pass, when needed. Returns (offer and call code by line, for CLV-ranked
-        segments) or (lines of the customers who get a call)."""
+    def _allocate(
+        self,
+    ) -> tuple[tuple[array[int], array[int]] | None, set[int] | None]:
+        """The first pass, when needed. Returns ((lines, offer and call code of each), for
+        CLV-ranked segments) or (lines of the customers who get a call)."""
         calls = any(o.calls > 0 for o in self.offers)
         if self._ranked:
             return self._rank(), None
@@ -1370,22 +1436,25 @@ class CustomerMerge:
             return None, self._top_clv()
         return None, None
 
-    def _rank(self) -> array[int]:
+    def _rank(self) -> tuple[array[int], array[int]]:
         # With on_bad_row='skip' every row is validated so that skipped rows take no place in
         # the ranking; with 'fail' a bad row stops the run anyway, so only CLV is read here.
+        # Ranking holds ~35 bytes per customer: the count is capped so memory stays bounded.
         reader = self._reader_for(quiet=True)
         by_id = self._clv_by_id
         if self.on_bad_row == "fail" and by_id is None:
-            lines, clvs = reader.clv_by_line()
+            lines, clvs = reader.clv_by_line(limit=MAX_RANKED)
         else:
             lines, clvs = array("q"), array("d")
             for customer in reader:
+                if len(lines) >= MAX_RANKED:
+                    raise InputError(_too_many_to_rank(self.path, customer.line))
                 lines.append(customer.line)
                 if by_id is not None:
                     clvs.append(by_id.get(customer.id, -1.0))
                 else:
                     clvs.append(customer.clv if customer.clv is not None else -1.0)
-        return _ranking(self.offers, lines, clvs)
+        return lines, _ranking(self.offers, clvs)
 
     def _top_clv(self) -> set[int]:
         """Lines of the customers who get a call: per segment the `calls` highest CLV (ties in
@@ -1440,7 +1509,10 @@ class CustomerMerge:
         if self._started:
             raise RuntimeError("a CustomerMerge can be iterated once")
         self._started = True
-        codes, call_lines = self._allocate()
+        ranked, call_lines = self._allocate()
+        rank_lines, codes = ranked if ranked is not None else (array("q"), None)
+        ranks = len(rank_lines)
+        cursor = 0  # rank_lines and the reader are both in file order
         facts = self.drafter.facts
         offers = self.offers
         index = {o.segment: i for i, o in enumerate(offers)}
@@ -1460,7 +1532,10 @@ class CustomerMerge:
         try:
             for line, ident, name, email, order_id, amount, _, segment_name, phone in reader:
                 if codes is not None:
-                    code = codes[line] if line < len(codes) else -1
+                    while cursor < ranks and rank_lines[cursor] < line:
+                        cursor += 1  # a row the first pass took and this one did not
+                    code = codes[cursor] if cursor < ranks and rank_lines[cursor] == line else -1
+                    cursor += 1
                     if code < 0:
                         raise InputError(f"{self.path}: the file changed while it was being read")
                     offer_index, call = code >> 1, bool(code & 1)
@@ -1634,19 +1709,33 @@ def _ignore(bad: object) -> None:
     return None
 
 
-def _ranking(offers: Sequence[Offer], lines: array[int], clvs: array[float]) -> array[int]:
-    """Offer index * 2 + call flag, indexed by line (-1 for lines without a customer).
+MAX_RANKED = 6_000_000  # customers ranked by CLV in one mail merge: ~35 bytes each, ~210 MB
+
+
+def _too_many_to_rank(path: Path, line: int) -> str:
+    return (
+        f"{path}:{line}: more than {MAX_RANKED:,} customers to assign to segments by CLV "
+        "(add a 'segment' column, which needs no ranking, or split the file)"
+    )
+
+
+def _ranking(offers: Sequence[Offer], clvs: array[float]) -> array[int]:
+    """Offer index * 2 + call flag of each customer, in file order (the order of `clvs`).
 
     Customers sorted by CLV (highest first, ties in file order) fill the offers in plan order,
     each offer taking its share of the file; calls go to each offer's highest-CLV customers,
-    who are the first of its ranks.
+    who are the first of its ranks. `clvs` is used up (negated in place, to sort without a copy).
     """
-    n = len(lines)
-    codes = array("h", [-1]) * ((max(lines) + 1) if n else 0)
+    import numpy as np
+
+    n = len(clvs)
+    codes = array("h", [-1]) * n
     if n == 0:
         return codes
-    negated = array("d", (-v for v in clvs))
-    order = sorted(range(n), key=negated.__getitem__)  # stable: ties stay in file order
+    negated = np.frombuffer(clvs, dtype=np.float64)
+    negated *= -1.0
+    order = np.argsort(negated, kind="stable")  # stable: ties stay in file order
+    del negated
     weights = [max(o.customers, 0) for o in offers]
     total = sum(weights) or len(offers)
     if not sum(weights):
@@ -1657,13 +1746,14 @@ def _ranking(offers: Sequence[Offer], lines: array[int], clvs: array[float]) -> 
         running += weight
         bounds.append(round(running * n / total))
     bounds[-1] = n
+    view = np.frombuffer(codes, dtype=np.int16)
     start = 0
     for index, (offer, end) in enumerate(zip(offers, bounds, strict=True)):
-        calls_end = start + min(max(offer.calls, 0), max(end - start, 0))
-        with_call, without = index * 2 + 1, index * 2
-        for rank in range(start, max(end, start)):
-            codes[lines[order[rank]]] = with_call if rank < calls_end else without
-        start = max(end, start)
+        end = max(end, start)
+        calls_end = start + min(max(offer.calls, 0), end - start)
+        view[order[start:end]] = index * 2
+        view[order[start:calls_end]] = index * 2 + 1
+        start = end
     return codes
 
 

@@ -51,9 +51,71 @@ class GateError(RemedyError):
     exit_code = ExitCode.GATE_FAILED
 
 
-def one_line(text: str) -> str:
-    """Messages are one line: a newline from the user's data is shown as \\n, not printed."""
-    return text.replace("\r", "\\r").replace("\n", "\\n")
+MAX_MESSAGE = 300  # characters in any one line remedy prints about a problem
+
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def printable(text: str) -> str:
+    """`text` with every non-printable character escaped (`\\n`, `\\x1b`, `\\u202e`).
+
+    Printed raw, control and format characters from a user's data could break a line, move the
+    cursor, recolour a terminal (ESC sequences) or reorder what it shows (bidi overrides).
+    """
+    if text.isprintable():
+        return text
+    out = []
+    for char in text:
+        if char.isprintable():
+            out.append(char)
+        elif char in _NAMED:
+            out.append(_NAMED[char])
+        elif ord(char) < 0x100:
+            out.append(f"\\x{ord(char):02x}")
+        else:
+            out.append(f"\\u{ord(char):04x}" if ord(char) < 0x10000 else f"\\U{ord(char):08x}")
+    return "".join(out)
+
+
+def _shorten(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    tail = min(90, limit // 3)
+    return text[: limit - tail - 5] + " ... " + text[-tail:]
+
+
+def one_line(text: str, limit: int = MAX_MESSAGE) -> str:
+    """A message as one printable line of at most `limit` characters.
+
+    Line breaks and control characters are escaped (`\\n`, `\\x1b`), never printed; a long
+    message keeps its start (the location) and its end (the hint) and drops the middle.
+    """
+    return _shorten(printable(_shorten(text, limit)), limit)
+
+
+def excerpt(value: object, limit: int = 40) -> str:
+    """A short, quoted, printable excerpt of a user's data for an error message.
+
+    Messages never echo a file's contents: at most `limit` characters are shown, control
+    characters escaped, and the length given when it was cut (`'xxx...' (1,000,000 characters)`).
+    """
+    text = str(value)
+    if len(text) <= limit:
+        return f"'{printable(text)}'"
+    return f"'{printable(text[: max(1, limit - 3)])}...' ({len(text):,} characters)"
+
+
+def summarise(names: list[str], *, most: int = 5, limit: int = 20) -> str:
+    """A list of names (the columns of a header) as a short phrase: the first few, each cut to
+    `limit` characters and made printable, and how many there are in all."""
+    shown = []
+    for name in names[:most]:
+        cut = name if len(name) <= limit else name[: limit - 3] + "..."
+        shown.append(printable(cut) if cut else "(blank)")
+    text = ", ".join(shown)
+    if len(names) > most:
+        text += f", ... ({len(names):,} in all)"
+    return text
 
 
 class Location:
@@ -92,7 +154,7 @@ class Problem:
             "line": self.location.line,
             "column": self.location.column,
             "key": self.key,
-            "message": self.message,
+            "message": one_line(self.message),
         }
 
 

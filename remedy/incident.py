@@ -571,10 +571,27 @@ class Customers(Strict):
     @field_validator("file", "orders")
     @classmethod
     def _relative_to_incident(cls, value: Path | None, info: ValidationInfo) -> Path | None:
-        base = (info.context or {}).get("base_dir")
-        if value is None or base is None or value.is_absolute():
+        """Resolve against the incident's folder (context `base_dir`), which the file may not
+        leave unless it is in one of the context's `allow_outside` folders; refuse what exists
+        but is not a regular file. Without a `base_dir` (plain data) paths are kept as given."""
+        context = info.context or {}
+        base = context.get("base_dir")
+        if value is None or base is None:
             return value
-        return Path(base) / value
+        from remedy.errors import excerpt
+        from remedy.fileio import OUTSIDE_HINT, file_kind, outside_reason
+
+        why = outside_reason(value, Path(base), context.get("allow_outside", ()))
+        if why is not None:
+            raise ValueError(f"{excerpt(value, 80)} {why} ({OUTSIDE_HINT})")
+        path = Path(base) / value
+        try:
+            kind = file_kind(path.stat().st_mode)
+        except OSError:
+            return path  # a missing file: `check`, `drafts` and the planner each say so
+        if kind is not None:
+            raise ValueError(f"{excerpt(value, 80)} is {kind}, not a file (name a CSV file)")
+        return path
 
 
 class Sender(Strict):

@@ -12,12 +12,13 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from remedy.errors import IncidentError, Location, Problem
+from remedy.errors import IncidentError, Location, Problem, excerpt, printable
 from remedy.fileio import max_bytes, read_bytes
 
 if TYPE_CHECKING:
@@ -88,13 +89,20 @@ def _error(source: str, line: int, col: int, key: str, message: str) -> Incident
     return IncidentError([Problem(Location(source, line, col), key, message)])
 
 
+def _short(value: object, limit: int = 40) -> str:
+    """A value from the file as short, printable text for a message (never the whole of a
+    megabyte scalar)."""
+    text = str(value)
+    return printable(text if len(text) <= limit else text[: limit - 3] + "...")
+
+
 def _dotted(path: Path_) -> str:
     out = ""
     for part in path:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += ("." if out else "") + str(part)
+            out += ("." if out else "") + _short(part)
     return out
 
 
@@ -122,7 +130,7 @@ def _scalar(source: str, event: Any, path: Path_) -> Any:
     key = _dotted(path)
     tag = event.tag
     if tag not in (None, "!") and tag not in _STANDARD_TAGS:
-        raise _error(source, line, col, key, f"tag {tag} is not allowed (remove it)")
+        raise _error(source, line, col, key, f"tag {_short(tag, 80)} is not allowed (remove it)")
     quoted = bool(event.style)  # plain scalars have no style ("" or None); quoted or block: text
     if tag == "tag:yaml.org,2002:str" or (quoted and tag is None) or tag == "!":
         return value
@@ -146,7 +154,8 @@ def _scalar(source: str, event: Any, path: Path_) -> Any:
             line,
             col,
             key,
-            f'{value} has a leading zero, which YAML reads as octal (quote it: "{value}")',
+            f"{_short(value)} has a leading zero, which YAML reads as octal (quote it: "
+            f'"{_short(value)}")',
         )
     if _OTHER_INT.match(value):
         raise _error(
@@ -154,11 +163,14 @@ def _scalar(source: str, event: Any, path: Path_) -> Any:
             line,
             col,
             key,
-            f"'{value}' is read as a hex, octal or base-60 number by YAML (quote it or write "
+            f"'{_short(value)}' is read as a hex, octal or base-60 number by YAML (quote it or "
+            "write "
             "plain digits)",
         )
     if _INF_NAN.match(value):
-        raise _error(source, line, col, key, f"{value} is not a finite number (write a number)")
+        raise _error(
+            source, line, col, key, f"{_short(value)} is not a finite number (write a number)"
+        )
     if _INT.match(value):
         return int(value.replace("_", ""))
     if _FLOAT.match(value):
@@ -174,7 +186,7 @@ def _scalar(source: str, event: Any, path: Path_) -> Any:
             )
         except ValueError:
             raise _error(
-                source, line, col, key, f"'{value}' is not a valid date (use YYYY-MM-DD)"
+                source, line, col, key, f"'{_short(value)}' is not a valid date (use YYYY-MM-DD)"
             ) from None
     if _TIMESTAMP.match(value):
         raise _error(
@@ -182,7 +194,8 @@ def _scalar(source: str, event: Any, path: Path_) -> Any:
             line,
             col,
             key,
-            f"'{value}' is a timestamp; write a date as YYYY-MM-DD, or quote it to make it text",
+            f"'{_short(value)}' is a timestamp; write a date as YYYY-MM-DD, or quote it to make "
+            "it text",
         )
     return value
 
@@ -292,7 +305,7 @@ def parse_yaml(source: str, text: str, max_nodes: int = MAX_NODES) -> Document:
                         event.start_mark.line + 1,
                         event.start_mark.column + 1,
                         _dotted(child_path()),
-                        f"tag {tag} is not allowed (remove it)",
+                        f"tag {_short(tag, 80)} is not allowed (remove it)",
                     )
                 if len(stack) >= MAX_DEPTH:
                     raise _error(
@@ -325,19 +338,13 @@ def parse_yaml(source: str, text: str, max_nodes: int = MAX_NODES) -> Document:
                         event.start_mark.line + 1,
                         event.start_mark.column + 1,
                         _dotted(child_path()),
-                        f"alias *{event.anchor} refers to itself or to no anchor (write the value)",
+                        f"alias *{_short(event.anchor)} refers to itself or to no anchor "
+                        "(write the value)",
                     )
                 value, size = anchors[event.anchor]
                 place(value, size, event)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
-        col = mark.column + 1 if mark else 1
-        what = (exc.problem or "invalid YAML").strip()
-        hint = _syntax_hint(what)
-        if mark and 0 <= mark.index < len(text) and text[mark.index] == "\t":
-            hint = " (YAML indents with spaces, not tabs)"
-        raise _error(source, line, col, "", f"YAML syntax: {what}{hint}") from None
+        raise _syntax_error(source, text, exc) from None
     except yaml.YAMLError as exc:  # ReaderError: a control character and the like
         position = getattr(exc, "position", None)
         line, col = 1, 1
@@ -359,6 +366,43 @@ class _NoKey:
 
 
 _NO_KEY: Any = _NoKey()
+
+
+_CLOSERS = {"[": "]", "{": "}", '"': '"', "'": "'"}
+
+
+def _syntax_error(source: str, text: str, exc: Any) -> IncidentError:
+    """A YAML syntax error, located where the broken construct began when that is known
+    (an unclosed `[`, `{` or quote), with where parsing stopped and a hint."""
+    problem, context = exc.problem_mark, exc.context_mark
+    mark = problem or context
+    line = mark.line + 1 if mark else 1
+    col = mark.column + 1 if mark else 1
+    what = printable((exc.problem or "invalid YAML").strip())[:100]
+    if context is not None and problem is not None and context.index != problem.index:
+        opener = _char_at(text, context)
+        if opener in _CLOSERS:
+            shown = "quote" if opener in "\"'" else "'" + opener + "'"
+            return _error(
+                source,
+                context.line + 1,
+                context.column + 1,
+                "",
+                f"YAML syntax: unclosed {shown} opened here (parsing stopped at line {line}, "
+                f"column {col}: {what}; close it with {_CLOSERS[opener]!r})",
+            )
+    hint = _syntax_hint(what)
+    if mark and _char_at(text, mark) == "\t":
+        hint = " (YAML indents with spaces, not tabs)"
+    began = ""
+    if context is not None and problem is not None and context.line != problem.line:
+        began = f" (in what begins at line {context.line + 1})"
+    return _error(source, line, col, "", f"YAML syntax: {what}{began}{hint}")
+
+
+def _char_at(text: str, mark: Any) -> str:
+    index = getattr(mark, "index", -1)
+    return text[index] if 0 <= index < len(text) else ""
 
 
 def _syntax_hint(problem: str) -> str:
@@ -396,19 +440,32 @@ def _display(source: str) -> str:
     return "<stdin>" if source == "-" else source
 
 
-def load_incident(source: str | Path, data: bytes | None = None) -> Incident:
-    """Read and validate one incident file; raise `IncidentError` naming `file:line:col`."""
+def load_incident(
+    source: str | Path, data: bytes | None = None, *, allow_outside: Sequence[str | Path] = ()
+) -> Incident:
+    """Read and validate one incident file; raise `IncidentError` naming `file:line:col`.
+
+    The files it names (`customers.file`, `customers.orders`) resolve relative to its folder
+    (the current folder for `-`) and may not leave it, unless they lie in one of the
+    `allow_outside` folders (see `remedy.fileio.allowed_folders` for the CLI's flag and
+    environment variable).
+    """
     source = str(source)
     doc = read_document(source, data)
-    return validate(doc, base_dir=_base_dir(source))
+    return validate(doc, base_dir=_base_dir(source), allow_outside=allow_outside)
 
 
 def _base_dir(source: str) -> Path:
     return Path.cwd() if source == "-" else Path(source).resolve().parent
 
 
-def validate(doc: Document, base_dir: Path | None = None) -> Incident:
-    """Validate a `Document` as an incident; every problem located, the first one raised."""
+def validate(
+    doc: Document, base_dir: Path | None = None, allow_outside: Sequence[str | Path] = ()
+) -> Incident:
+    """Validate a `Document` as an incident; every problem located, the first one raised.
+
+    With `base_dir`, the files the incident names resolve against it and are confined to it
+    and to the `allow_outside` folders (see `load_incident`)."""
     from pydantic import ValidationError
 
     from remedy.incident import Incident
@@ -436,7 +493,8 @@ def validate(doc: Document, base_dir: Path | None = None) -> Incident:
             ]
         )
     try:
-        return Incident.model_validate(doc.data, context={"base_dir": base_dir})
+        context = {"base_dir": base_dir, "allow_outside": tuple(Path(a) for a in allow_outside)}
+        return Incident.model_validate(doc.data, context=context)
     except ValidationError as exc:
         raise IncidentError(problems_from(exc, doc)) from None
 
@@ -505,7 +563,7 @@ def _problem(err: ErrorDetails, path: Path_, doc: Document) -> Problem:
     if kind in ("literal_error", "enum"):
         expected = str(ctx.get("expected", ""))
         choices = re.findall(r"'([^']*)'", expected)
-        shown = f"'{value}'" if isinstance(value, str) else repr(value)
+        shown = excerpt(value) if isinstance(value, str) else _short(repr(value))
         close = difflib.get_close_matches(str(value), choices, n=1, cutoff=0.6)
         hint = f"did you mean '{close[0]}'? " if close else ""
         return Problem(
@@ -577,8 +635,7 @@ def _describe(value: Any) -> str:
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, str):
-        shown = value if len(value) <= 40 else value[:37] + "..."
-        return f"'{shown}'"
+        return excerpt(value, 40)
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list):

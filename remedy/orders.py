@@ -35,7 +35,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +42,7 @@ from pathlib import Path
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from remedy.errors import InputError, UsageError
+from remedy.errors import InputError
 
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "customer": ("customer_id", "customer", "customerid", "client_id", "email"),
@@ -137,21 +136,19 @@ def in_memory_limit() -> int:
     return int(raw) if raw.isdigit() else IN_MEMORY_LIMIT
 
 
-def check_source(source: str | Path) -> Path:
+def check_source(source: str | Path, *, regular_only: bool = False) -> Path:
     """The path of an input file, checked: it exists and is a file we can read.
 
     Every reader opens its file through this (in memory via `read_source`, or by handing the
-    checked path to DuckDB or gzip), so a stricter opener has one place to plug in.
+    checked path to DuckDB or gzip). The check is `remedy.fileio.open_input`'s: a folder,
+    device or socket is refused at once, saying what it is, and with `regular_only` (a file
+    named inside an incident) a FIFO too.
     """
-    name = str(source)
-    path = Path(source)
-    if not path.exists():
-        raise UsageError(f"{name}: no such file")
-    if path.is_dir():
-        raise UsageError(f"{name}: is a folder, not a file")
-    if not path.is_file():
-        raise UsageError(f"{name}: is not a regular file")
-    return path
+    from remedy.fileio import open_input
+
+    with open_input(source, regular_only=regular_only):
+        pass
+    return Path(source)
 
 
 def source_size(source: str | Path) -> int | None:
@@ -164,21 +161,16 @@ def source_size(source: str | Path) -> int | None:
 
 
 def read_source(source: str | Path, data: bytes | None = None) -> bytes:
-    """Return the bytes of `source`: `data` when given, standard input for `-`, else the file."""
+    """Return the bytes of `source`: `data` when given, standard input for `-`, else the file.
+
+    The file is opened by `remedy.fileio` (a folder, device or socket is refused, a pipe named
+    on the command line is read) and read whole up to `ORDERS_MAX_BYTES`
+    (`REMEDY_MAX_BYTES` overrides it)."""
     if data is not None:
         return data
-    name = str(source)
-    if name == "-":
-        return sys.stdin.buffer.read()
-    path = Path(source)
-    if not path.exists():
-        raise UsageError(f"{name}: no such file")
-    if path.is_dir():
-        raise UsageError(f"{name}: is a folder, not a file")
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"{name}: cannot read it ({exc.strerror})") from None
+    from remedy.fileio import ORDERS_MAX_BYTES, max_bytes, read_bytes
+
+    return read_bytes(source, max_bytes(ORDERS_MAX_BYTES))
 
 
 def read_header(name: str, first_line: bytes) -> list[str]:
@@ -355,6 +347,7 @@ def _read_fast(
         raise InputError(
             f"{name}:{lines[empty[0]]}: {columns[0]}: is empty (every order needs a customer)"
         )
+    _check_id_lengths(name, columns[0], id_lengths, lines)
     width = int(id_lengths.max())
     id_matrix = _gather(buf, id_bounds[0], id_lengths, -(-width // 8) * 8)
     del id_bounds
@@ -369,6 +362,21 @@ def _read_fast(
     amounts = _parse_amounts(name, columns[2], buf, amount_bounds, lines, text_of(amount_bounds))
     del amount_bounds
     return Orders(name, customer_ids, codes, dates, amounts, lines, columns)
+
+
+MAX_ID = 256  # characters of a customer id; longer is not an id (and would cost memory)
+
+
+def _check_id_lengths(name: str, column: str, lengths: np.ndarray, lines: np.ndarray) -> None:
+    """Refuse customer ids longer than `MAX_ID`: ids are held in fixed-width arrays as wide as
+    the longest, so one 1 MB id among 2,000 rows would take gigabytes."""
+    long = np.flatnonzero(lengths > MAX_ID)
+    if long.size:
+        row = int(long[0])
+        raise InputError(
+            f"{name}:{lines[row]}: {column}: is {int(lengths[row]):,} characters long, longer than "
+            f"{MAX_ID} characters (is this the customer id column?)"
+        )
 
 
 def _first_commas(
@@ -740,6 +748,8 @@ def _read_with_csv_module(
                 raise InputError(
                     f"{name}:{line}: {columns[0]}: is empty (every order needs a customer)"
                 )
+            if len(customer) > MAX_ID:
+                _check_id_lengths(name, columns[0], np.array([len(customer)]), np.array([line]))
             ids.append(customer)
             dates.append(row[picked[1]].strip().encode("utf-8"))
             amounts.append(row[picked[2]].strip().encode("utf-8"))

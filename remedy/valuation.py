@@ -13,10 +13,12 @@ file; when it defines none, the affected customers are split into value tiers (t
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Callable, Sequence
+import os
+from array import array
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
+from remedy.customers import Customer, CustomerReader
 from remedy.errors import InputError, UsageError
 from remedy.incident import Estimate, Incident, Segment
 
@@ -44,7 +46,8 @@ def with_customer_count(incident: Incident) -> Incident:
     rows = _affected_customers(incident)
     if rows is None:
         return incident  # the model reports the missing count
-    affected = incident.affected.model_copy(update={"customers": len(rows)})
+    count = sum(1 for _ in rows)
+    affected = incident.affected.model_copy(update={"customers": count})
     return incident.model_copy(update={"affected": affected})
 
 
@@ -60,10 +63,14 @@ def value_from_history(
     from remedy.rfm import looks_like_summary
 
     orders = incident.customers.orders
-    if not orders.is_file():
-        raise UsageError(f"{orders}: customers.orders file not found")
-    # An order log (CSV, .csv.gz, Parquet) or a per-customer summary, told apart by its columns
-    # (a summary's recency and T are in weeks, the default time unit).
+    if not os.path.lexists(orders):  # what exists but is not a file is refused when opened
+        raise UsageError(f"customers.orders: {orders}: no such file")
+    from remedy.orders import check_source
+
+    # Named by the incident: a regular file only (a FIFO there would wait forever). An order
+    # log (CSV, .csv.gz, Parquet) or a per-customer summary, told apart by its columns (a
+    # summary's recency and T are in weeks, the default time unit).
+    check_source(orders, regular_only=True)
     result = estimate_clv(
         orders,
         options=ClvOptions(
@@ -84,19 +91,28 @@ def value_from_history(
         labels: list[str | None] = [None] * len(values)
         notes.append("no customers file: every customer in the history stands in for the affected")
     else:
-        known = [(by_id[cid], seg) for cid, seg in affected if cid in by_id]
-        missing = len(affected) - len(known)
+        # Streamed: only the CLV (8 bytes) and a shared segment name are kept per customer.
+        known: array[float] = array("d")
+        labels = []
+        names: dict[str | None, str | None] = {}
+        total = 0
+        for customer in affected:
+            total += 1
+            value = by_id.get(customer.id)
+            if value is not None:
+                known.append(value)
+                labels.append(names.setdefault(customer.segment, customer.segment))
+        missing = total - len(known)
         if not known:
             raise InputError(
-                f"{orders}: none of the {len(affected):,} affected customers appear in the order "
+                f"{orders}: none of the {total:,} affected customers appear in the order "
                 "history (check that the ids match the customer column)"
             )
         if missing:
             notes.append(
                 f"{missing:,} affected customers have no order history; valued like the rest"
             )
-        values = np.array([v for v, _ in known], dtype=float)
-        labels = [seg for _, seg in known]
+        values = np.frombuffer(known, dtype=float)
     if incident.segments:
         clv = _by_named_segment(incident, values, labels)
         return Valuation(incident, clv, tuple(notes), by_id)
@@ -106,28 +122,12 @@ def value_from_history(
     return Valuation(tiered, clv, tuple(notes), by_id)
 
 
-def _affected_customers(incident: Incident) -> list[tuple[str, str | None]] | None:
-    """(id, segment or None) for each row of the customers file, or None without one."""
+def _affected_customers(incident: Incident) -> Iterator[Customer] | None:
+    """The customers of the customers file, read by the one strict reader (the rows `check`
+    and `drafts` read), or None without a file."""
     if incident.customers is None or incident.customers.file is None:
         return None
-    path = incident.customers.file
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as stream:
-            reader = csv.DictReader(stream)
-            fields = {name.strip().lower(): name for name in reader.fieldnames or []}
-            if "id" not in fields:
-                raise InputError(f"{path}:1: the customers file needs an 'id' column")
-            id_col, seg_col = fields["id"], fields.get("segment")
-            return [
-                ((row.get(id_col) or "").strip(), (row.get(seg_col) or "").strip() or None)
-                if seg_col
-                else ((row.get(id_col) or "").strip(), None)
-                for row in reader
-            ]
-    except FileNotFoundError:
-        raise UsageError(f"{path}: customers.file not found") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: is not UTF-8 text (save it as UTF-8)") from None
+    return iter(CustomerReader(incident.customers.file, currency=incident.currency))
 
 
 def _estimate(values: Sequence[float] | object) -> Estimate:

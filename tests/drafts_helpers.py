@@ -80,19 +80,8 @@ def offer(
 
 
 def passes(message: Message) -> bool:
-    """The message passes the apology check.
-
-    Until the rebuilt check (issue 10, item 17) is merged, the old one asks every SMS for an
-    explanation, which one 160-character segment has no room for (item 13); the rebuilt one
-    does not. That one finding alone is let through for an SMS.
-    """
-    if message.checks.ok:
-        return True
-    return (
-        message.channel == "sms"
-        and tuple(message.checks.missing) == ("explanation",)
-        and not message.checks.hedges
-    )
+    """The message passes the apology check (for its channel: an SMS needs no explanation)."""
+    return message.checks.ok
 
 
 # --- reading a draft as a founder about to send it ------------------------------------------
@@ -103,7 +92,14 @@ _CONTRACTION = re.compile(
     re.IGNORECASE,
 )
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]")
-PLAYFUL = ("red faces", "red in the face", "stern word", "plain and simple", "No excuses", "Cheers,")
+PLAYFUL = (
+    "red faces",
+    "red in the face",
+    "stern word",
+    "plain and simple",
+    "No excuses",
+    "Cheers,",
+)
 MINIMISERS = ("these things happen", "mix-ups", "mix-up", "happens to the best", "hiccup")
 
 

@@ -23,8 +23,21 @@ def expectation(path: Path) -> tuple[int, int, str]:
     return int(match.group(1)), int(match.group(2)), match.group(3)
 
 
+@pytest.fixture(params=["libyaml", "pure-python"])
+def yaml_loader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test with PyYAML's C loader (when built) and with its pure-Python one: our
+    messages must not depend on which one parsed the file."""
+    import yaml
+
+    if request.param == "pure-python":
+        monkeypatch.delattr(yaml, "CSafeLoader", raising=False)
+    elif not hasattr(yaml, "CSafeLoader"):
+        pytest.skip("PyYAML was built without libyaml")
+    return str(request.param)
+
+
 @pytest.mark.parametrize("path", BROKEN, ids=lambda p: p.stem)
-def test_broken_file_is_located_and_explained(path: Path) -> None:
+def test_broken_file_is_located_and_explained(path: Path, yaml_loader: str) -> None:
     line, col, words = expectation(path)
     with pytest.raises(IncidentError) as caught:
         load_incident(path)
@@ -76,9 +89,31 @@ def test_non_utf8_names_the_byte_and_place() -> None:
         load_incident("x.yaml", b"id: x\ntitle: caf\xe9\n")
 
 
-def test_control_character_is_refused() -> None:
-    with pytest.raises(IncidentError, match=r"^x\.yaml:1:6: YAML: control characters"):
+def test_control_character_is_refused(yaml_loader: str) -> None:
+    with pytest.raises(
+        IncidentError, match=r"^x\.yaml:1:6: YAML: .*\(remove control characters\)$"
+    ):
         load_incident("x.yaml", b"id: x\x07\n")
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "col", "opener"),
+    [
+        ("id: x\ntitle: [unclosed\n", 2, 8, "unclosed '[' opened here"),
+        ("id: x\ntitle: [unclosed\nkind: other\nsummary: s\n", 2, 8, "unclosed '[' opened here"),
+        ("id: x\ntitle: {a: 1\nkind: other\n", 2, 8, "unclosed '{' opened here"),
+        ('id: x\ntitle: "unclosed\nkind: other\n', 2, 8, "unclosed quote opened here"),
+        ("id: x\n\n\ntitle: 'unclosed\nkind: other\n", 4, 8, "unclosed quote opened here"),
+    ],
+)
+def test_an_unclosed_construct_is_reported_where_it_began(
+    yaml_loader: str, text: str, line: int, col: int, opener: str
+) -> None:
+    with pytest.raises(IncidentError) as caught:
+        load_incident("x.yaml", text.encode())
+    message = str(caught.value)
+    assert message.startswith(f"x.yaml:{line}:{col}: YAML syntax: {opener} (parsing stopped at")
+    assert "close it with" in message and "\n" not in message and len(message) <= 300
 
 
 def test_alias_bomb_is_refused_quickly() -> None:
@@ -141,7 +176,11 @@ def test_customers_files_resolve_relative_to_incident(tmp_path: Path) -> None:
     path.write_text(
         "id: x\ntitle: t\nkind: other\ncustomers:\n  file: people.csv\n  orders: ../o.csv\n"
     )
-    incident = load_incident(path)
+    with pytest.raises(
+        IncidentError, match=r"i\.yaml:6:11: customers\.orders: '\.\./o\.csv' leads"
+    ):
+        load_incident(path)  # outside the incident's folder: refused unless allowed
+    incident = load_incident(path, allow_outside=[tmp_path])
     assert incident.customers is not None
     assert incident.customers.file == tmp_path / "sub" / "people.csv"
     assert incident.customers.orders == tmp_path / "sub" / ".." / "o.csv"
