@@ -13,7 +13,7 @@ LOCK_DEV     := requirements/dev.txt
 LOCK_FLAGS := --universal --python-version 3.10 --generate-hashes --quiet \
 	--custom-compile-command "make lock"
 
-.PHONY: demo test lint typecheck pytest lock test-latest mutation bench screenshots clean
+.PHONY: demo test test-slow lint typecheck pytest lock test-latest mutation bench screenshots clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else \
@@ -44,6 +44,10 @@ test: $(BIN)/.installed-dev
 	$(BIN)/mypy
 	$(BIN)/pytest
 
+# The statistical checks over many simulated seeds (minutes), left out of `make test`.
+test-slow: $(BIN)/.installed-dev
+	$(BIN)/pytest -m slow
+
 lint: $(BIN)/.installed-dev
 	$(BIN)/ruff check --fix remedy tests bench
 	$(BIN)/ruff format remedy tests bench
@@ -69,6 +73,14 @@ bench: $(BIN)/.installed-dev
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/clv.py
 	$(BIN)/python bench/drafts.py
+	$(BIN)/python bench/review.py
+
+# The README's picture of the 6pm report, taken by headless Chromium (Debian: apt-get install
+# chromium); commit docs/6pm-report.png when the page changes.
+screenshots: $(BIN)/.installed
+	mkdir -p bench/out
+	$(BIN)/remedy plan incidents/6pm-price-cap.yaml -f html -o bench/out/6pm-report.html --force
+	$(BIN)/python tests/browser.py bench/out/6pm-report.html docs/6pm-report.png 1200 1700
 
 clean:
 	rm -rf $(VENV) .venv-latest .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist

@@ -107,12 +107,20 @@ class PlanFormat(str, Enum):
     table = "table"
     json = "json"
     markdown = "markdown"
+    html = "html"
+
+
+class ExplainFormat(str, Enum):
+    text = "text"
+    json = "json"
+    html = "html"
 
 
 class ClvFormat(str, Enum):
     table = "table"
     json = "json"
     csv = "csv"
+    html = "html"
 
 
 class DraftsFormat(str, Enum):
@@ -200,6 +208,19 @@ def _load(file: str, allow_outside: list[str] | None = None) -> Incident:
     from remedy.load import load_incident
 
     return load_incident(file, allow_outside=allowed_folders(allow_outside or ()))
+
+
+def _html_reports() -> Any:
+    """`remedy.report_html` (matplotlib and Jinja2 come with it: imported only for -f html)."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise UsageError(
+            "-f html needs matplotlib, which this installation lacks (pip install matplotlib)"
+        ) from None
+    import remedy.report_html
+
+    return remedy.report_html
 
 
 def _console(stderr: bool = False) -> Any:
@@ -604,7 +625,10 @@ def _about(file: str) -> Iterator[None]:
 def plan(
     file: str = typer.Argument(..., metavar="FILE", help="Incident file; - for stdin."),
     format: PlanFormat = typer.Option(
-        PlanFormat.table, "--format", "-f", help="table, json or markdown."
+        PlanFormat.table,
+        "--format",
+        "-f",
+        help="table, json, markdown or html (a page with charts).",
     ),
     draws: int = DRAWS,
     seed: int = SEED,
@@ -626,7 +650,8 @@ def plan(
     _precheck_output(output, force)
     incident = _load(file, allow_outside)
     _warn_missing_customers(incident, file)
-    result = _planned(incident, draws, seed, file).plan
+    run = _planned(incident, draws, seed, file)
+    result = run.plan
     from remedy.drafts import draft_messages
 
     notes: list[str] = []
@@ -645,6 +670,11 @@ def plan(
         from remedy.report import plan_to_markdown
 
         _emit(plan_to_markdown(result, messages), output, force)
+    elif format is PlanFormat.html:
+        page = _html_reports().plan_to_html(
+            result, messages, incident=run.incident, clv_by_customer=run.clv_by_customer
+        )
+        _emit(page, output, force)
     else:
         _emit_table(result, messages, output, force)
     _gates(result, max_cost, strict)
@@ -707,7 +737,9 @@ def _gates(result: Any, max_cost: float | None, strict: bool) -> None:
 def explain(
     file: str = typer.Argument(..., metavar="FILE", help="Incident file; - for stdin."),
     option: str = typer.Argument(..., metavar="OPTION", help="Option id, e.g. honor or refund."),
-    format: LintFormat = typer.Option(LintFormat.text, "--format", "-f", help="text or json."),
+    format: ExplainFormat = typer.Option(
+        ExplainFormat.text, "--format", "-f", help="text, json or html (a page)."
+    ),
     draws: int = DRAWS,
     seed: int = SEED,
     allow_outside: list[str] | None = ALLOW_OUTSIDE,
@@ -721,9 +753,13 @@ def explain(
     _precheck_output(output, force)
     incident = _load(file, allow_outside)
     with _about(file):
-        explanation = _explain(incident, option, draws, seed)
-    if format is LintFormat.json:
+        explanation, valued = _explain(incident, option, draws, seed)
+    if format is ExplainFormat.json:
         _emit(_json(explanation.to_json()), output, force)
+    elif format is ExplainFormat.html:
+        reports = _html_reports()
+        views = reports.clv_views_of(valued.incident, valued.clv_override, valued.clv_by_customer)
+        _emit(reports.explanation_to_html(explanation, views), output, force)
     else:
         _emit(explanation.to_text(), output, force)
 
@@ -733,7 +769,7 @@ def _explain(incident: Incident, option: str, draws: int, seed: int) -> Any:
     from remedy.plan import value_incident
 
     valued = value_incident(incident, progress=_stage_reporter("clv"))
-    return explain_option(
+    explanation = explain_option(
         valued.incident,
         option,
         draws=draws,
@@ -741,6 +777,7 @@ def _explain(incident: Incident, option: str, draws: int, seed: int) -> Any:
         clv_override=valued.clv_override,
         notes=valued.notes,
     )
+    return explanation, valued
 
 
 # --- drafts and lint -------------------------------------------------------------------------
@@ -763,6 +800,19 @@ def drafts(
     on_bad_row: BadRow = typer.Option(
         BadRow.fail, "--on-bad-row", help="fail (default) or skip rows with a bad email or amount."
     ),
+    holdout: float | None = typer.Option(
+        None,
+        "--holdout",
+        metavar="SHARE",
+        help="Hold out this share of the customers (0 to 0.5, stratified by segment, drawn "
+        "with --seed): they get the obligations and the apology only. Needs --assignments.",
+    ),
+    assignments: Path | None = typer.Option(
+        None,
+        "--assignments",
+        metavar="PATH",
+        help="Write each customer's arm here (CSV, atomic), for remedy review.",
+    ),
     templates: Path | None = TEMPLATES,
     draws: int = DRAWS,
     seed: int = SEED,
@@ -772,6 +822,7 @@ def drafts(
     """Write one message per customer and channel of their plan (mail merge).
 
     Example: remedy drafts incident.yaml --out messages.jsonl
+    Holdout: remedy drafts incident.yaml --out m.jsonl --holdout 0.1 --assignments arms.csv
     """
     from remedy.mailmerge import merge
 
@@ -789,9 +840,33 @@ def drafts(
         raise InputError(f"{name}: refusing to draft messages for customers: {blockers}")
     if str(out) == "-" and format is DraftsFormat.eml:
         raise UsageError("--out -: eml writes a folder of files; give a folder name")
+    if holdout is not None:
+        from remedy.holdouts import check_share
+
+        check_share(holdout)
+        if assignments is None:
+            raise UsageError(
+                "--holdout needs --assignments PATH: without the assignment remedy review "
+                "cannot tell the arms apart, and the holdout would withhold remedies for nothing"
+            )
+    if assignments is not None:
+        if str(assignments) == "-":
+            raise UsageError("--assignments: give a file name (the messages may use stdout)")
+        _precheck_output(assignments, force)
     if str(out) != "-" and format is not DraftsFormat.eml:
         _precheck_output(out, force)
     run = _planned(incident, draws, seed, file)
+    draw = None
+    if assignments is not None:
+        from remedy.holdouts import HoldoutDraw, nothing_to_withhold
+
+        offers, floors = run.plan.offers, run.plan.floor_offers
+        if holdout and nothing_to_withhold(offers, floors):
+            raise UsageError(
+                "--holdout: the plan is the obligation floor in every segment, so a holdout "
+                "would withhold nothing and measure nothing (leave --holdout out)"
+            )
+        draw = HoldoutDraw(holdout or 0.0, seed, incident.id, [o.segment for o in offers])
     report = merge(
         incident,
         run.plan.offers,
@@ -804,7 +879,14 @@ def drafts(
         templates_dir=templates,
         progress=_progress_bar("drafts"),
         clv_by_id=run.clv_by_customer,
+        floor_offers=run.plan.floor_offers,
+        holdout=draw,
     )
+    if draw is not None and assignments is not None:
+        rows = draw.write_assignments(assignments, force)
+        for line in draw.summary(run.plan.offers, run.plan.floor_offers):
+            _err(line)
+        _err(f"wrote {assignments} ({rows:,} customers)")
     for bad in report.bad_rows:
         _err(f"skipped {bad.located(incident.customers.file)}")
     for note in report.warnings:
@@ -948,7 +1030,10 @@ def clv(
         help="Window for expected_purchases, in time units (default: the horizon).",
     ),
     format: ClvFormat = typer.Option(
-        ClvFormat.table, "--format", "-f", help="table (summary), json (summary), csv (rows)."
+        ClvFormat.table,
+        "--format",
+        "-f",
+        help="table (summary), json (summary), csv (rows), html (a page with charts).",
     ),
     output: Path | None = OUTPUT,
     force: bool = FORCE,
@@ -1003,6 +1088,8 @@ def clv(
         _emit(text + "\n", output, force)
     elif format is ClvFormat.csv:
         _emit_rows_csv(result.iter_rows(), output, force)
+    elif format is ClvFormat.html:
+        _emit(_html_reports().clv_to_html(result), output, force)
     else:
         width = _console().width if sys.stdout.isatty() else 80
         _emit(result.text_report(width=width), output, force)
@@ -1033,6 +1120,119 @@ def _write_rows_csv(rows: Any, stream: Any) -> None:
             writer = csv.DictWriter(stream, fieldnames=list(row), lineterminator="\n")
             writer.writeheader()
         writer.writerow({k: neutralise(v) if isinstance(v, str) else v for k, v in row.items()})
+
+
+# --- review ----------------------------------------------------------------------------------
+
+
+class ReviewFormat(str, Enum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+
+
+@app.command()
+def review(
+    file: str = typer.Argument(..., metavar="FILE", help="Incident file (with occurred_on)."),
+    orders: str | None = typer.Option(
+        None,
+        "--orders",
+        metavar="ORDERS",
+        help="Order history through --as-of: CSV, .csv.gz or .parquet (default: the "
+        "incident's customers.orders).",
+    ),
+    assignments: Path | None = typer.Option(
+        None,
+        "--assignments",
+        metavar="PATH",
+        help="The arms written by drafts --holdout: measures the remedy's recovery.",
+    ),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="End of the window, YYYY-MM-DD (default: the last order date)."
+    ),
+    format: ReviewFormat = typer.Option(
+        ReviewFormat.table, "--format", "-f", help="table, json or markdown."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap: same seed, same output."),
+    replicates: int = typer.Option(
+        2000, "--replicates", min=200, max=100_000, help="Bootstrap replicates."
+    ),
+    write_assumptions: Path | None = typer.Option(
+        None,
+        "--write-assumptions",
+        metavar="PATH",
+        help="Write the calibrated delta and recovery as YAML for the next incident file.",
+    ),
+    customer_col: str | None = typer.Option(
+        None, "--customer-col", help="Customer id column (default: customer_id or an alias)."
+    ),
+    date_col: str | None = typer.Option(
+        None, "--date-col", help="Order date column (default: date or an alias)."
+    ),
+    amount_col: str | None = typer.Option(
+        None, "--amount-col", help="Order amount column (default: amount or an alias)."
+    ),
+    output: Path | None = OUTPUT,
+    force: bool = FORCE,
+) -> None:
+    """After the incident: what it cost in purchases, and what the remedy won back.
+
+    Example: remedy review incident.yaml --orders orders.csv --assignments arms.csv
+    """
+    from remedy.errors import InputError
+
+    _precheck_output(output, force)
+    if write_assumptions is not None:
+        _precheck_output(write_assumptions, force)
+    when = _parse_date(as_of, "--as-of")
+    incident = _load(file)
+    name = "<stdin>" if file == "-" else file
+    if orders is None:
+        refs = incident.customers
+        if refs is None or refs.orders is None:
+            raise UsageError(
+                f"{name}: no order history: give --orders ORDERS (or customers.orders in the "
+                "incident)"
+            )
+        orders = str(refs.orders)
+    if orders == "-":
+        raise UsageError("--orders: give the order history's path (it is read more than once)")
+    if assignments is not None and not assignments.is_file():
+        raise UsageError(f"--assignments: {assignments}: no such file")
+    from remedy.review import RENDERERS, assumptions_yaml, review_incident
+
+    plan = None
+    try:
+        with _about(file):
+            plan = _planned(incident, 10_000, 0, file).plan
+    except InputError as exc:
+        _err(f"warning: the plan's cost is left out: {exc.message}")
+    result = review_incident(
+        incident,
+        orders,
+        assignments=assignments,
+        as_of=when,
+        columns=(customer_col, date_col, amount_col),
+        seed=seed,
+        replicates=replicates,
+        plan=plan,
+        incident_name=name,
+        progress=_stage_reporter("review"),
+    )
+    for warning in result.warnings:
+        _err(f"warning: {warning}")
+    if format is ReviewFormat.json:
+        import json
+
+        text = json.dumps(result.to_json(), indent=2, ensure_ascii=False, allow_nan=False)
+        _emit(text + "\n", output, force)
+    else:
+        _emit(RENDERERS[format.value](result), output, force)
+    if write_assumptions is not None:
+        from remedy.fileio import write_text_atomic
+
+        write_text_atomic(write_assumptions, assumptions_yaml(result), force=force)
+        _err(f"wrote {write_assumptions}")
 
 
 # --- entry point -----------------------------------------------------------------------------

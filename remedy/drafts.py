@@ -148,7 +148,11 @@ _PLACEHOLDERS = (
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    """One draft: a segment's (customer_id and to are None) or one customer's."""
+    """One draft: a segment's (customer_id and to are None) or one customer's.
+
+    `arm` is a customer's arm in the mail merge: "treated" (the plan) or "holdout" (the
+    obligation floor and the apology only; see `remedy.holdouts`); None for segment drafts.
+    """
 
     channel: str
     segment: str
@@ -157,6 +161,7 @@ class Message:
     to: str | None
     customer_id: str | None
     checks: ApologyCheck
+    arm: str | None = None
 
     def as_dict(self, *, checks: bool = False) -> dict[str, Any]:
         """The message as a JSON-ready mapping; with `checks`, the apology check too."""
@@ -168,6 +173,8 @@ class Message:
             "subject": self.subject,
             "body": self.body,
         }
+        if self.arm is not None:
+            data["arm"] = self.arm
         if checks:
             data["checks"] = self.checks.as_dict()
         return data
@@ -729,12 +736,16 @@ class _Facts:
         incident = self.incident
         if incident.occasion or incident.circumstance or incident.repeat:
             return False
-        if incident.fault == "customer" or incident.kind not in _LIGHT_KINDS:
-            return False
-        if incident.kind == "pricing_error":
-            # A cancelled order takes a deal back: a loss, not a joke.
-            return all(o.order_fate == "honored" for o in self.offers) and bool(self.offers)
-        return True
+        return incident.fault != "customer" and incident.kind in _LIGHT_KINDS
+
+    def tone_for(self, offer: Offer | None) -> str:
+        """The register for drafts of `offer` (None: the public post, for every offer): a
+        mispriced order that is not honored takes a deal back, a loss and no joke."""
+        tone: str = self.common["tone"]
+        if tone != "playful" or self.incident.kind != "pricing_error":
+            return tone
+        offers = [offer] if offer is not None else self.offers
+        return "playful" if offers and all(o.order_fate == "honored" for o in offers) else "warm"
 
     def money(self, amount: Decimal | None) -> str:
         """An amount in the incident's currency (cached: customers share order values)."""
@@ -1106,12 +1117,17 @@ class _Drafter:
     """Drafts for one incident and plan: compiled templates, facts, and a cache of variants."""
 
     def __init__(
-        self, incident: Incident, offers: Sequence[Offer], templates_dir: str | Path | None
+        self,
+        incident: Incident,
+        offers: Sequence[Offer],
+        templates_dir: str | Path | None,
+        plan_offers: Sequence[Offer] | None = None,
     ) -> None:
         self.incident = incident
-        self.offers = list(offers)
+        self.offers = list(offers)  # what is drafted (in a mail merge: the floor's offers too)
         self.templates = templates_for(templates_dir)
-        self.facts = _Facts(incident, offers)
+        # The facts (how many were affected, the register) come from the plan's offers.
+        self.facts = _Facts(incident, offers if plan_offers is None else plan_offers)
         self.prevention = incident.prevention is not None
         self._bundles: dict[tuple[int, int, bool, bool], _Bundle] = {}
         self.slow: set[str] = set()  # templates rendered in full for each customer
@@ -1132,12 +1148,15 @@ class _Drafter:
         shape: int,
         generic: bool,
         level: int = 0,
+        tone: str | None = None,
     ) -> Callable[[SlotFn], dict[str, Any]]:
         facts = self.facts
+        register = tone or facts.common["tone"]
 
         def make(slot: SlotFn) -> dict[str, Any]:
             return {
                 **facts.common,
+                "tone": register,
                 "channel": channel,
                 "level": level,
                 "offer": offer_view(slot),
@@ -1180,8 +1199,12 @@ class _Bundle:
 
             return view
 
+        tone = facts.tone_for(offer)
+
         def variant(name: str, channel: str, tidy: Callable[[str], str]) -> _Variant:
-            make = drafter.context(channel, view_for(call and channel == "email"), shape, generic)
+            make = drafter.context(
+                channel, view_for(call and channel == "email"), shape, generic, tone=tone
+            )
             return _Variant(templates, name, make, tidy, direct=generic, on_slow=drafter.slow.add)
 
         self.sms: _SmsFitter | None = None
@@ -1196,7 +1219,7 @@ class _Bundle:
             _Variant(
                 templates,
                 "sms.j2",
-                drafter.context("sms", view_for(False), shape, generic, level),
+                drafter.context("sms", view_for(False), shape, generic, level, tone),
                 _one_line,
                 direct=generic,  # one-off drafts render each level once, and measure it
                 on_slow=drafter.slow.add if level == 0 else None,
@@ -1361,6 +1384,7 @@ class CustomerMerge:
         on_bad_row: OnBadRow = "fail",
         bad_rows: BadRowSink | None = None,
         clv_by_id: Mapping[str, float] | None = None,
+        floor_offers: Sequence[Offer] = (),
     ) -> None:
         if not offers:
             raise ValueError("the plan has no offers to draft")
@@ -1369,7 +1393,15 @@ class CustomerMerge:
         self.path = Path(customers_path)
         self.on_bad_row = on_bad_row
         self.bad_rows = bad_rows
-        self.drafter = _Drafter(incident, offers, templates_dir)
+        # A holdout customer is drafted from their segment's floor offer, at index + len(offers).
+        self.floor_offers = list(floor_offers)
+        if self.floor_offers and len(self.floor_offers) != len(self.offers):
+            raise ValueError("floor_offers needs one offer per segment of the plan")
+        # holdout(customer_id, offer index) -> True for a holdout customer (remedy.holdouts).
+        self.holdout: Callable[[str, int], bool] | None = None
+        self.drafter = _Drafter(
+            incident, [*self.offers, *self.floor_offers], templates_dir, plan_offers=self.offers
+        )
         self.customers = 0
         self.messages = 0
         self.by_channel: dict[str, int] = {c: 0 for c in CHANNELS if c != "post"}
@@ -1411,6 +1443,16 @@ class CustomerMerge:
     def json_lines(self) -> Iterator[str]:
         """The messages as JSONL lines (as `remedy.mailmerge.jsonl_line` writes them)."""
         return self._run(json=True)  # type: ignore[return-value]
+
+    def allocation(self) -> Iterator[tuple[str, int]]:
+        """(customer id, offer index) of every valid customer, as the merge allocates them, in
+        file order, without drafting (a pass over the file, before or after the merge; for a
+        stratified holdout)."""
+        started, self._started = self._started, False
+        try:
+            yield from self._run(json=False, dry=True)  # type: ignore[misc]
+        finally:
+            self._started = started
 
     def _reader_for(self, *, quiet: bool) -> CustomerReader:
         sink: BadRowSink | None = self.bad_rows
@@ -1503,7 +1545,7 @@ class CustomerMerge:
                 heapq.heapreplace(heap, key)
         return {-negative for heap in heaps for _, negative in heap}
 
-    def _run(self, *, json: bool) -> Iterator[Message | str]:
+    def _run(self, *, json: bool, dry: bool = False) -> Iterator[Message | str | tuple[str, int]]:
         # The per-customer hot path, kept in one flat loop on purpose: every function call or
         # attribute lookup here is paid a million times in a large merge.
         if self._started:
@@ -1517,9 +1559,13 @@ class CustomerMerge:
         offers = self.offers
         index = {o.segment: i for i, o in enumerate(offers)}
         # The plan's refund per offer (None: no refund), and what a customer without an order
-        # value is told (the segment draft's wording).
-        plan_refunds = [facts.refund_amount(o) for o in offers]
-        segment_refunds = [facts.segment_refund(o) for o in offers]
+        # value is told (the segment draft's wording); the floor's (holdout) offers follow.
+        drafted = self.drafter.offers  # the plan's offers, then the floor's (holdout) ones
+        plan_refunds = [facts.refund_amount(o) for o in drafted]
+        segment_refunds = [facts.segment_refund(o) for o in drafted]
+        held = self.holdout
+        floors = len(offers)
+        floor_calls = [o.calls > 0 for o in self.floor_offers]
         per_order = facts.refund_per_order
         money = facts.money
         money_cache = facts._money
@@ -1527,7 +1573,7 @@ class CustomerMerge:
         bundles: dict[tuple[int, int, bool], _Bundle] = {}
         make = _message
         escape = _escape_value
-        self._reader = reader = self._reader_for(quiet=False)
+        self._reader = reader = self._reader_for(quiet=dry)
         emails = sms = calls = customers = 0
         try:
             for line, ident, name, email, order_id, amount, _, segment_name, phone in reader:
@@ -1542,6 +1588,14 @@ class CustomerMerge:
                 else:
                     offer_index = index[segment_name] if segment_name is not None else 0
                     call = call_lines is not None and line in call_lines
+                if dry:
+                    yield ident, offer_index
+                    continue
+                arm = "treated"
+                if held is not None and held(ident, offer_index):
+                    arm = "holdout"  # the obligation floor and the apology only
+                    call = call and floor_calls[offer_index]
+                    offer_index += floors
                 if formal:
                     first, formal_name = greeting_names(name)
                 else:
@@ -1588,7 +1642,7 @@ class CustomerMerge:
                 if bundle is None:
                     bundle = bundles[key] = self.drafter.bundle(offer_index, shape, call, False)
                     bundle.check()
-                    self._note_checks(bundle)
+                    self._note_checks(bundle, arm)
                 values = [name, first, formal_name, order_id, order_value, refund]
                 segment = bundle.segment
                 customers += 1
@@ -1601,7 +1655,7 @@ class CustomerMerge:
                     else:
                         jvalues = [escape(v) for v in values]
                         j_id, j_email = escape(ident), escape(email or "")
-                    head = f'{{"customer_id":"{j_id}","segment":"{bundle.j_segment}",'
+                    head = f'{{"customer_id":"{j_id}","segment":"{bundle.j_segment}","arm":"{arm}",'
                 if email is not None:
                     emails += 1
                     if json:
@@ -1619,6 +1673,7 @@ class CustomerMerge:
                             email,
                             ident,
                             bundle.email_check,
+                            arm,
                         )
                 if phone is not None:
                     sms += 1
@@ -1637,6 +1692,7 @@ class CustomerMerge:
                             phone,
                             ident,
                             bundle.sms_check,
+                            arm,
                         )
                 if call:
                     calls += 1
@@ -1655,21 +1711,24 @@ class CustomerMerge:
                             to,
                             ident,
                             bundle.phone_check,
+                            arm,
                         )
         finally:
-            self.by_channel["email"] += emails
-            self.by_channel["sms"] += sms
-            self.by_channel["phone"] += calls
-            self.messages = emails + sms + calls
-            self.customers = customers
+            if not dry:
+                self.by_channel["email"] += emails
+                self.by_channel["sms"] += sms
+                self.by_channel["phone"] += calls
+                self.messages = emails + sms + calls
+                self.customers = customers
 
-    def _note_checks(self, bundle: _Bundle) -> None:
+    def _note_checks(self, bundle: _Bundle, arm: str = "treated") -> None:
+        segment = bundle.segment if arm == "treated" else f"{bundle.segment} ({arm})"
         for channel, check in (
             ("email", bundle.email_check),
             ("sms", bundle.sms_check),
             ("phone", bundle.phone_check),
         ):
-            self.checks.setdefault((bundle.segment, channel), check)
+            self.checks.setdefault((segment, channel), check)
 
 
 def _json_or_null(value: str | None) -> str:
@@ -1679,7 +1738,7 @@ def _json_or_null(value: str | None) -> str:
 _new_message = object.__new__
 _message_setters = tuple(
     getattr(Message, name).__set__
-    for name in ("channel", "segment", "subject", "body", "to", "customer_id", "checks")
+    for name in ("channel", "segment", "subject", "body", "to", "customer_id", "checks", "arm")
 )
 
 
@@ -1691,10 +1750,11 @@ def _message(
     to: str | None,
     customer_id: str | None,
     checks: ApologyCheck,
+    arm: str | None = None,
 ) -> Message:
     """`Message(...)` at half the cost: sets the slots directly (mail merge makes millions)."""
     message: Message = _new_message(Message)
-    s_channel, s_segment, s_subject, s_body, s_to, s_id, s_checks = _message_setters
+    s_channel, s_segment, s_subject, s_body, s_to, s_id, s_checks, s_arm = _message_setters
     s_channel(message, channel)
     s_segment(message, segment)
     s_subject(message, subject)
@@ -1702,6 +1762,7 @@ def _message(
     s_to(message, to)
     s_id(message, customer_id)
     s_checks(message, checks)
+    s_arm(message, arm)
     return message
 
 

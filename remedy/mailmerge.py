@@ -33,11 +33,12 @@ from remedy.fileio import atomic_writer, check_writable
 from remedy.offer import Offer
 
 if TYPE_CHECKING:
+    from remedy.holdouts import HoldoutDraw
     from remedy.incident import Incident
 
 Format = Literal["jsonl", "csv", "eml"]
 FORMATS: tuple[Format, ...] = ("jsonl", "csv", "eml")
-CSV_COLUMNS = ("customer_id", "channel", "to", "subject", "body", "segment")
+CSV_COLUMNS = ("customer_id", "channel", "to", "subject", "body", "segment", "arm")
 
 T = TypeVar("T")
 Progress = Callable[[int, int], None]  # (bytes of the customers file read, its size)
@@ -51,12 +52,13 @@ def _json(value: str | None) -> str:
 
 
 def jsonl_line(message: Message) -> str:
-    """One message as a JSON object on one line (keys: customer_id, segment, channel, to,
-    subject, body), with its newline."""
+    """One message as a JSON object on one line (keys: customer_id, segment, arm when set,
+    channel, to, subject, body), with its newline."""
     # Built by hand from C-escaped strings: several times faster than json.dumps of a dict, and
     # the same text as json.dumps(..., ensure_ascii=False, separators=(",", ":")).
+    arm = "" if message.arm is None else f'"arm":{_json(message.arm)},'
     return (
-        f'{{"customer_id":{_json(message.customer_id)},"segment":{_json(message.segment)},'
+        f'{{"customer_id":{_json(message.customer_id)},"segment":{_json(message.segment)},{arm}'
         f'"channel":{_json(message.channel)},"to":{_json(message.to)},'
         f'"subject":{_json(message.subject)},"body":{encode_basestring(message.body)}}}\n'
     )
@@ -128,7 +130,10 @@ def write_csv(messages: Iterable[Message], stream: IO[str]) -> int:
     count = 0
     for m in messages:
         writer.writerow(
-            [neutralise(v) for v in (m.customer_id, m.channel, m.to, m.subject, m.body, m.segment)]
+            [
+                neutralise(v)
+                for v in (m.customer_id, m.channel, m.to, m.subject, m.body, m.segment, m.arm)
+            ]
         )
         count += 1
     return count
@@ -163,6 +168,8 @@ def email_file(message: Message, sender: str | None, date: str) -> bytes:
     mail["Date"] = date
     mail["X-Unsent"] = "1"  # mail clients open the file as a draft to send
     mail["X-Remedy-Segment"] = message.segment
+    if message.arm is not None:
+        mail["X-Remedy-Arm"] = message.arm
     mail.set_content(message.body)
     return mail.as_bytes()
 
@@ -292,6 +299,8 @@ def merge(
     templates_dir: str | Path | None = None,
     progress: Progress | None = None,
     clv_by_id: Mapping[str, float] | None = None,
+    floor_offers: Sequence[Offer] = (),
+    holdout: HoldoutDraw | None = None,
 ) -> MergeReport:
     """Draft one message per customer and channel and write them to `out_path`.
 
@@ -300,7 +309,8 @@ def merge(
     (`InputError`, nothing written) or, with `on_bad_row='skip'`, are listed in the report.
     `progress(bytes_read, total_bytes)` is called now and then, and once at the end.
     `clv_by_id` (customer id -> CLV, e.g. estimated from an order history) ranks customers
-    when the customers file has no `clv` column.
+    when the customers file has no `clv` column. With `holdout` (a `remedy.holdouts.HoldoutDraw`)
+    its customers are drafted from `floor_offers` (one per offer: the obligation floor) instead.
     """
     if fmt not in FORMATS:
         raise UsageError(f"unknown format '{fmt}' (one of: {', '.join(FORMATS)})")
@@ -315,7 +325,12 @@ def merge(
         on_bad_row=on_bad_row,
         bad_rows=report.bad_rows,
         clv_by_id=clv_by_id,
+        floor_offers=floor_offers,
     )
+    if holdout is not None:
+        if not floor_offers:
+            raise ValueError("a holdout needs the plan's floor offers")
+        run.holdout = holdout.prepare(run)  # a first pass: the arms' sizes per segment
     stream: Iterator[Message] = _with_progress(run, run, progress)
     if fmt == "eml":
         emails = (m for m in stream if m.channel == "email" or _count_skip(report))

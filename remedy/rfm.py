@@ -18,8 +18,9 @@ data-preparation rules live (they follow the BG/NBD literature and the `lifetime
   the as-of date; `holdout_from` compares predictions with them).
 * With `holdout_from`, the calibration period ends the day before it: frequency, recency and T
   are measured on the orders before it (T up to that day), and `holdout_purchases` counts each
-  calibration customer's purchase days from `holdout_from` to the as-of date. Customers whose
-  first purchase falls in the holdout window are not part of the calibration cohort.
+  calibration customer's purchase days from `holdout_from` to the as-of date (`holdout_spend`
+  their total spend, for `remedy review`). Customers whose first purchase falls in the holdout
+  window are not part of the calibration cohort.
 
 Sources: an orders CSV read by `remedy.orders` (the strict reader) or, through DuckDB, a Parquet
 file, a gzip-compressed CSV or any CSV too large to read into memory; or a ready summary file
@@ -73,6 +74,7 @@ class CustomerSummary:
     holdout_from: dt.date | None = None
     holdout_end: dt.date | None = None
     holdout_purchases: np.ndarray | None = None
+    holdout_spend: np.ndarray | None = None  # the spend of those purchase days
 
     @property
     def customers(self) -> int:
@@ -137,6 +139,7 @@ def summarise_orders(
     day = transaction_key % span + first_day
     in_window = day > end_day
     holdout_customer = customer[in_window]
+    holdout_totals = totals[in_window]
     totals, customer, day = totals[~in_window], customer[~in_window], day[~in_window]
 
     first_of = np.flatnonzero(np.diff(customer, prepend=-1))
@@ -160,12 +163,14 @@ def summarise_orders(
     positive = totals[totals > 0]
     recency_days = (day[last_of] - day[first_of]).astype(np.int64)
     T_days = (end_day - day[first_of]).astype(np.int64)
-    holdout = None
+    holdout = holdout_spend = None
     if holdout_from is not None:
         position = np.full(len(orders.customer_ids), -1, dtype=np.int64)
         position[codes] = np.arange(len(codes))
         mine = position[holdout_customer]
-        holdout = np.bincount(mine[mine >= 0], minlength=len(codes)).astype(np.int64)
+        known = mine >= 0
+        holdout = np.bincount(mine[known], minlength=len(codes)).astype(np.int64)
+        holdout_spend = np.bincount(mine[known], holdout_totals[known], minlength=len(codes))
     all_ids = orders.customer_ids
     return CustomerSummary(
         source=orders.source,
@@ -190,6 +195,7 @@ def summarise_orders(
         holdout_from=holdout_from,
         holdout_end=None if holdout_from is None else EPOCH + dt.timedelta(days=as_of_day),
         holdout_purchases=holdout,
+        holdout_spend=holdout_spend,
     )
 
 
@@ -428,15 +434,16 @@ def _summarise_connected(
                            day_number(as_of_date))  # fmt: skip
         query = SUMMARY_SQL.format(as_of=end.isoformat(), unit_days="1.0")
         hold = (
-            "SELECT customer_id, COUNT(*) AS held FROM orders WHERE amount >= 0 AND order_date "
-            f"BETWEEN DATE '{holdout_from.isoformat()}' AND DATE '{as_of_date.isoformat()}' "
-            "GROUP BY customer_id"
+            "SELECT customer_id, COUNT(*) AS held, SUM(amount) AS held_spend FROM orders "
+            f"WHERE amount >= 0 AND order_date BETWEEN DATE '{holdout_from.isoformat()}' "
+            f"AND DATE '{as_of_date.isoformat()}' GROUP BY customer_id"
             if holdout_from is not None
-            else "SELECT NULL::VARCHAR AS customer_id, 0 AS held WHERE false"
+            else "SELECT NULL::VARCHAR AS customer_id, 0 AS held, 0.0 AS held_spend WHERE false"
         )
         result = connection.execute(
             f"WITH summary AS ({query}), hold AS ({hold}) "
-            "SELECT s.*, COALESCE(h.held, 0) AS held FROM summary s "
+            "SELECT s.*, COALESCE(h.held, 0) AS held, COALESCE(h.held_spend, 0.0) AS held_spend "
+            "FROM summary s "
             "LEFT JOIN hold h ON s.customer_id = h.customer_id ORDER BY s.customer_id"
         ).fetchnumpy()
         stats = connection.execute(
@@ -488,6 +495,9 @@ def _summarise_connected(
         holdout_end=None if holdout_from is None else as_of_date,
         holdout_purchases=(
             None if holdout_from is None else np.asarray(result["held"], dtype=np.int64)
+        ),
+        holdout_spend=(
+            None if holdout_from is None else np.asarray(result["held_spend"], dtype=np.float64)
         ),
     )
 

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import os
 from array import array
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from remedy.customers import Customer, CustomerReader
 from remedy.errors import InputError, UsageError
@@ -85,34 +86,23 @@ def value_from_history(
         "Gamma-Gamma, as future gross margin",
         *(f"CLV fit: {warning}" for warning in result.warnings),
     ]
-    affected = _affected_customers(incident)
-    if affected is None:
+    found = affected_clv(incident, by_id)
+    if found is None:
         values = np.fromiter(by_id.values(), dtype=float, count=len(by_id))
         labels: list[str | None] = [None] * len(values)
         notes.append("no customers file: every customer in the history stands in for the affected")
     else:
-        # Streamed: only the CLV (8 bytes) and a shared segment name are kept per customer.
-        known: array[float] = array("d")
-        labels = []
-        names: dict[str | None, str | None] = {}
-        total = 0
-        for customer in affected:
-            total += 1
-            value = by_id.get(customer.id)
-            if value is not None:
-                known.append(value)
-                labels.append(names.setdefault(customer.segment, customer.segment))
-        missing = total - len(known)
-        if not known:
+        values, labels, total = found
+        if not values.size:
             raise InputError(
                 f"{orders}: none of the {total:,} affected customers appear in the order "
                 "history (check that the ids match the customer column)"
             )
-        if missing:
+        if total > values.size:
             notes.append(
-                f"{missing:,} affected customers have no order history; valued like the rest"
+                f"{total - values.size:,} affected customers have no order history; valued like "
+                "the rest"
             )
-        values = np.frombuffer(known, dtype=float)
     if incident.segments:
         clv = _by_named_segment(incident, values, labels)
         return Valuation(incident, clv, tuple(notes), by_id)
@@ -120,6 +110,30 @@ def value_from_history(
     if len(clv) > 1:
         notes.append("segments: value tiers of the affected customers (top 5%, next 15%, rest)")
     return Valuation(tiered, clv, tuple(notes), by_id)
+
+
+def affected_clv(
+    incident: Incident, clv_by_customer: Mapping[str, float]
+) -> tuple[Any, list[str | None], int] | None:
+    """The CLV of each affected customer found in the history (a numpy array), their segment
+    labels (the customers file's `segment` column, or None), and how many customers the file
+    lists; None without a customers file. Streamed: 8 bytes and a shared label per customer."""
+    import numpy as np
+
+    affected = _affected_customers(incident)
+    if affected is None:
+        return None
+    known: array[float] = array("d")
+    labels: list[str | None] = []
+    names: dict[str | None, str | None] = {}
+    total = 0
+    for customer in affected:
+        total += 1
+        value = clv_by_customer.get(customer.id)
+        if value is not None:
+            known.append(value)
+            labels.append(names.setdefault(customer.segment, customer.segment))
+    return np.frombuffer(known, dtype=float) if known else np.zeros(0), labels, total
 
 
 def _affected_customers(incident: Incident) -> Iterator[Customer] | None:

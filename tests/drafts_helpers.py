@@ -160,6 +160,7 @@ def founder_problems(
         or inc.repeat
         or inc.fault == "customer"
         or inc.kind not in ("late_delivery", "outage", "pricing_error", "other")
+        or (inc.kind == "pricing_error" and made is not None and made.order_fate != "honored")
     )
     if not light:
         for phrase in PLAYFUL:
