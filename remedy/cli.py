@@ -361,6 +361,7 @@ def check(
     if not files:
         raise UsageError(f"no *.yaml or *.yml files in {', '.join(paths)}")
     results: list[tuple[str, list[Problem]]] = []
+    warnings: dict[str, list[Problem]] = {}
     for file in files:
         if file in refused:
             results.append((file, [Problem(Location(file), "", refused[file])]))
@@ -368,6 +369,7 @@ def check(
         try:
             incident = load_incident(file, allow_outside=allowed)
             results.append((file, _model_problems(file, incident)))
+            warnings[file] = _placeholder_warnings(file, incident)
         except IncidentError as exc:
             results.append((file, exc.problems))
         except (InputError, UsageError) as exc:  # over the size limit, unreadable
@@ -379,30 +381,82 @@ def check(
             "schema_version": 1,
             "valid": invalid == 0,
             "files": [
-                {"file": f, "valid": not p, "problems": [x.as_dict() for x in p]}
+                {
+                    "file": f,
+                    "valid": not p,
+                    "problems": [x.as_dict() for x in p],
+                    "warnings": [x.as_dict() for x in warnings.get(f, [])],
+                }
                 for f, p in results
             ],
         }
         sys.stdout.write(_json(payload))
     else:
-        for _, problems in results:
-            for problem in problems:
+        for file, problems in results:
+            flagged = [("error", problem) for problem in problems]
+            flagged += [("warning", warning) for warning in warnings.get(file, [])]
+            for level, problem in flagged:
                 if format is CheckFormat.github:
                     loc = problem.location
                     text = f"{problem.key}: {problem.message}" if problem.key else problem.message
                     text = one_line(text).replace("%", "%25")
                     sys.stdout.write(
-                        f"::error file={loc.path},line={loc.line or 1},col={loc.column or 1}::"
+                        f"::{level} file={loc.path},line={loc.line or 1},col={loc.column or 1}::"
                         f"{text}\n"
+                    )
+                elif level == "warning":
+                    sys.stdout.write(
+                        f"{problem.location}: warning: {problem.key}: {problem.message}\n"
                     )
                 else:
                     sys.stdout.write(f"{problem}\n")
     ok = len(files) - invalid
+    warned = sum(1 for file, problems in results if warnings.get(file) and not problems)
     _err(
         f"{len(files)} file{'s' if len(files) != 1 else ''} checked: {ok} valid, {invalid} invalid"
+        + (f" ({warned} with warnings)" if warned else "")
     )
     if invalid:
         raise typer.Exit(ExitCode.INVALID_INPUT)
+
+
+def _placeholder_warnings(file: str, incident: Incident) -> list[Any]:
+    """Fields that still hold the starter's placeholder text (`remedy new`), located in the file
+    when it can be read again (not for stdin)."""
+    from remedy.errors import Location, Problem
+    from remedy.starter import placeholders
+
+    found = placeholders(incident)
+    if not found:
+        return []
+    from remedy.errors import RemedyError
+    from remedy.fileio import max_bytes, read_bytes
+    from remedy.load import MAX_BYTES
+
+    lines: list[str] = []
+    if file != "-":
+        try:  # the file was just read and validated: read it again, within the same limits
+            data = read_bytes(file, max_bytes(MAX_BYTES), regular_only=True)
+            lines = data.decode("utf-8-sig").splitlines()
+        except (RemedyError, OSError, UnicodeDecodeError):
+            lines = []
+    out = []
+    for key, text in found:
+        line = column = 0
+        for number, content in enumerate(lines, 1):
+            at = content.find(text)
+            if at >= 0:
+                line, column = number, at + 1
+                break
+        out.append(
+            Problem(
+                Location("<stdin>" if file == "-" else file, line, column),
+                key,
+                f"still holds the starter's placeholder '{text}' (replace it: remedy drafts "
+                "refuses to send it to customers)",
+            )
+        )
+    return out
 
 
 # --- schema ----------------------------------------------------------------------------------
@@ -600,8 +654,14 @@ def plan(
     result = run.plan
     from remedy.drafts import draft_messages
 
-    messages = draft_messages(incident, result.offers, templates_dir=templates)
+    notes: list[str] = []
+    messages = draft_messages(incident, result.offers, templates_dir=templates, warnings=notes)
     _warn_weak_drafts(messages)
+    from remedy.drafts import not_ready_to_send
+
+    blockers = not_ready_to_send(incident)
+    for note in [blockers, *notes] if blockers else notes:
+        _err(f"warning: drafts: {note}")
     if format is PlanFormat.json:
         from remedy.report import plan_to_json
 
@@ -771,6 +831,13 @@ def drafts(
         raise UsageError(
             f"{file}: no customers file (add 'customers: {{file: affected.csv}}' to the incident)"
         )
+    from remedy.drafts import not_ready_to_send
+    from remedy.errors import InputError
+
+    blockers = not_ready_to_send(incident)
+    if blockers:
+        name = "<stdin>" if file == "-" else file
+        raise InputError(f"{name}: refusing to draft messages for customers: {blockers}")
     if str(out) == "-" and format is DraftsFormat.eml:
         raise UsageError("--out -: eml writes a folder of files; give a folder name")
     if holdout is not None:
@@ -822,6 +889,8 @@ def drafts(
         _err(f"wrote {assignments} ({rows:,} customers)")
     for bad in report.bad_rows:
         _err(f"skipped {bad.located(incident.customers.file)}")
+    for note in report.warnings:
+        _err(f"warning: drafts: {note}")
     for segment, channel, check in report.failed_checks:
         _err(f"warning: {segment} {channel} draft: {check.to_text().splitlines()[0]}")
     if report.limited:

@@ -1003,8 +1003,11 @@ def _segments(
     return tuple(segments), tuple(actions), tuple(offers)
 
 
-def _order_fate(model: Model, options: Sequence[str], choice: bool) -> str | None:
-    """What happens to the affected order, for the drafts to say."""
+def _order_fate(
+    model: Model, options: Sequence[str], choice: bool, asked: Sequence[str] = ()
+) -> str | None:
+    """What happens to the affected order, for the drafts to say (`asked`: the options given
+    only to those who ask)."""
     kind = model.incident.kind
     chosen = set(options)
     if kind == "pricing_error":
@@ -1020,7 +1023,7 @@ def _order_fate(model: Model, options: Sequence[str], choice: bool) -> str | Non
             return "refund_or_goods"
         if goods:
             return "sent_express" if express else "sent"
-        if "refund" in chosen and not model.options["refund"].on_request:
+        if "refund" in chosen and "refund" not in asked:
             return "refunded"
         if kind == "late_delivery":
             return "on_its_way"
@@ -1047,6 +1050,10 @@ def _offer(
     labels = {o: model.options[o].label for o in chosen if o in incident.options.custom}
     index = model.candidate_index([o for o in chosen if o != CALL])
     choice = model.candidates[index].choice if index is not None else False
+    # After a missed occasion a late order's refund is offered, not given (as it is scored):
+    # the order still arrives, and those for whom it is now useless ask for their money back.
+    offered = incident.kind == "late_delivery" and bool(incident.occasion) and not choice
+    asked = tuple(o for o in chosen if model.options[o].on_request or (o == "refund" and offered))
     return Offer(
         segment=segment,
         options=chosen or (APOLOGY,),
@@ -1055,8 +1062,8 @@ def _offer(
         refund_amount=None if refund is None else Decimal(refund),
         credit_amount=None if credit is None else Decimal(credit),
         custom_labels=labels,
-        order_fate=_order_fate(model, chosen, choice),
-        on_request=tuple(o for o in chosen if model.options[o].on_request),
+        order_fate=_order_fate(model, chosen, choice, asked),
+        on_request=asked,
         choice=choice,
         caller=incident.options.personal_call.caller if calls else None,
     )
