@@ -1112,6 +1112,7 @@ def review(
     amount_col: str | None = typer.Option(
         None, "--amount-col", help="Order amount column (default: amount or an alias)."
     ),
+    allow_outside: list[str] | None = ALLOW_OUTSIDE,
     output: Path | None = OUTPUT,
     force: bool = FORCE,
 ) -> None:
@@ -1127,7 +1128,7 @@ def review(
     when = _parse_date(as_of, "--as-of")
     if format is ReviewFormat.html:
         _need_matplotlib()  # before the fit and the bootstrap, not after
-    incident = _load(file)
+    incident = _load(file, allow_outside)
     name = "<stdin>" if file == "-" else file
     if orders is None:
         refs = incident.customers

@@ -1,5 +1,5 @@
 """`remedy review -f html`: one self-contained page on the simulated shop, its sections, its
-numbers against `-f json`, its bytes."""
+numbers against `-f json`, its bytes, its escaping; and `--allow-outside` on `remedy review`."""
 
 from __future__ import annotations
 
@@ -168,3 +168,52 @@ def test_missing_matplotlib_is_said_before_the_work(
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     result = runner.invoke(app, args(shop, "-f", "html"))
     assert result.exit_code == 2 and "-f html needs matplotlib" in result.stderr
+
+
+# --- --allow-outside, and text from the incident is data ---------------------------------------
+
+
+HOSTILE = "<script>alert(1)</script> & --> </svg> {{ 7*7 }}"
+
+
+def outside_incident(shop: dict[str, Path], folder: Path) -> Path:
+    """The shop's incident in another folder, naming the shop's customers file outside it."""
+    folder.mkdir()
+    text = shop["incident"].read_text()
+    text = text.replace("title: Orders a few days late", f"title: '{HOSTILE}'")
+    text = text.replace("file: affected.csv", f"file: {shop['customers']}")
+    path = folder / "incident.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_allow_outside_is_required_and_accepted(
+    runner: CliRunner, shop: dict[str, Path], tmp_path: Path
+) -> None:
+    incident = outside_incident(shop, tmp_path / "elsewhere")
+    base = ["review", str(incident), "--orders", str(shop["orders"]), *FAST]
+    refused = runner.invoke(app, base)
+    assert refused.exit_code == 1, refused.output
+    assert "customers.file" in refused.stderr and "--allow-outside" in refused.stderr
+    # The flag and the environment variable both let the incident load (here it then stops at
+    # once, at an --orders it cannot use, which proves the load passed).
+    stop = ["review", str(incident), "--orders", "-"]
+    for extra, env in (
+        (["--allow-outside", str(shop["customers"].parent)], {}),
+        ([], {"REMEDY_ALLOW_OUTSIDE": str(shop["customers"].parent)}),
+    ):
+        result = runner.invoke(app, [*stop, *extra], env=env)
+        assert result.exit_code == 2 and "--orders: give the order history" in result.stderr
+    missing = runner.invoke(app, [*stop, "--allow-outside", str(tmp_path / "nope")])
+    assert missing.exit_code == 2 and "no such folder" in missing.stderr
+    # The whole review, with the page: the incident's title is text, never markup.
+    allowed = runner.invoke(
+        app, [*base, "--allow-outside", str(shop["customers"].parent), "-f", "html"]
+    )
+    assert allowed.exit_code == 0, allowed.output
+    dom = Page(allowed.stdout)
+    assert len(dom.find("script")) == 1  # only the page's own
+    assert dom.find("h1")[0].all_text() == HOSTILE
+    assert dom.find("title")[0].all_text() == HOSTILE
+    assert [n.attrs["id"] for n in dom.find("section")] == SECTIONS
+    assert all("<script" not in c for c in dom.comments)
