@@ -210,14 +210,19 @@ def _load(file: str, allow_outside: list[str] | None = None) -> Incident:
     return load_incident(file, allow_outside=allowed_folders(allow_outside or ()))
 
 
-def _html_reports() -> Any:
-    """`remedy.report_html` (matplotlib and Jinja2 come with it: imported only for -f html)."""
+def _need_matplotlib() -> None:
+    """-f html draws its charts with matplotlib: say so at once when it is missing."""
     try:
         import matplotlib  # noqa: F401
     except ImportError:
         raise UsageError(
             "-f html needs matplotlib, which this installation lacks (pip install matplotlib)"
         ) from None
+
+
+def _html_reports() -> Any:
+    """`remedy.report_html` (matplotlib and Jinja2 come with it: imported only for -f html)."""
+    _need_matplotlib()
     import remedy.report_html
 
     return remedy.report_html
@@ -1129,6 +1134,7 @@ class ReviewFormat(str, Enum):
     table = "table"
     json = "json"
     markdown = "markdown"
+    html = "html"
 
 
 @app.command()
@@ -1151,7 +1157,10 @@ def review(
         None, "--as-of", help="End of the window, YYYY-MM-DD (default: the last order date)."
     ),
     format: ReviewFormat = typer.Option(
-        ReviewFormat.table, "--format", "-f", help="table, json or markdown."
+        ReviewFormat.table,
+        "--format",
+        "-f",
+        help="table, json, markdown or html (a page with a chart).",
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap: same seed, same output."),
     replicates: int = typer.Option(
@@ -1172,6 +1181,7 @@ def review(
     amount_col: str | None = typer.Option(
         None, "--amount-col", help="Order amount column (default: amount or an alias)."
     ),
+    allow_outside: list[str] | None = ALLOW_OUTSIDE,
     output: Path | None = OUTPUT,
     force: bool = FORCE,
 ) -> None:
@@ -1185,7 +1195,9 @@ def review(
     if write_assumptions is not None:
         _precheck_output(write_assumptions, force)
     when = _parse_date(as_of, "--as-of")
-    incident = _load(file)
+    if format is ReviewFormat.html:
+        _need_matplotlib()  # before the fit and the bootstrap, not after
+    incident = _load(file, allow_outside)
     name = "<stdin>" if file == "-" else file
     if orders is None:
         refs = incident.customers
