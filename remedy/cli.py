@@ -295,8 +295,8 @@ def _incident_files(
 def _model_problems(file: str, incident: Incident) -> list[Any]:
     """What `plan` would refuse in a file that parses: `check` must not pass what `plan` fails."""
     from remedy.errors import InputError, Location, Problem
+    from remedy.history import with_customer_count
     from remedy.score import build_model
-    from remedy.valuation import with_customer_count
 
     where = Location("<stdin>" if file == "-" else file)
     problems = []

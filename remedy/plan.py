@@ -1419,7 +1419,7 @@ class Valued:
 def value_incident(incident: Incident, *, progress: Any = None) -> Valued:
     """Count the customers from the customers file when the count is omitted, and value them
     from the order history when the incident names one (`progress(stage)` during the fit)."""
-    from remedy.valuation import value_from_history, with_customer_count
+    from remedy.history import value_from_history, with_customer_count
 
     incident = with_customer_count(incident)
     valuation = value_from_history(incident, progress=progress)
