@@ -723,14 +723,18 @@ def _emit_table(result: Any, messages: Any, output: Path | None, force: bool) ->
 
 
 def _gates(result: Any, max_cost: float | None, strict: bool) -> None:
+    from remedy.customers import minor_units
     from remedy.money import format_money
 
-    if max_cost is not None and result.total_cost > max_cost + 1e-9:
+    # The plan's cost as it is reported (to the currency's minor unit), so a limit equal to
+    # the printed total passes and one cent under it fails.
+    cost = round(result.total_cost, minor_units(result.currency))
+    if max_cost is not None and cost > max_cost + 1e-9:
         raise GateError(
             f"gate failed: the plan costs {format_money(result.total_cost, result.currency)}, "
             f"more than --max-cost {format_money(max_cost, result.currency)}"
         )
-    if strict and result.budget is not None and result.total_cost > result.budget + 1e-9:
+    if strict and result.budget is not None and cost > result.budget + 1e-9:
         raise GateError(
             f"gate failed (--strict): the plan costs "
             f"{format_money(result.total_cost, result.currency)}, over the budget of "
