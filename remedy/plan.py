@@ -36,7 +36,16 @@ from remedy.incident import Estimate, Incident
 from remedy.money import format_money
 from remedy.offer import Offer
 from remedy.options import GOODS_KINDS, credit_amount_default, refund_amount
-from remedy.score import CALL, Evaluation, Model, Obligation, build_model, chunks, evaluate
+from remedy.score import (
+    CALL,
+    Evaluation,
+    Model,
+    Obligation,
+    build_model,
+    chunks,
+    evaluate,
+    mix,
+)
 from remedy.stake import sample, scenarios
 
 APOLOGY = "apology_only"
@@ -244,13 +253,11 @@ def _total(a: np.ndarray, count: int) -> np.ndarray:
     return np.asarray(a[..., 0] * count if a.shape[-1] == 1 else a.sum(axis=-1))
 
 
-def _calls_per_customer(
-    model: Model, ev_like: Evaluation, values: Mapping[str, np.ndarray]
-) -> np.ndarray:
-    from remedy.score import _mix
-
+def _calls_per_customer(model: Model, values: Mapping[str, np.ndarray]) -> np.ndarray:
+    """(M, D): the share of each candidate's customers who get a call (an on-request call
+    reaches only those who ask)."""
     has_call = np.array([[CALL in p] for p in model.packages], dtype=float)
-    return _mix(model, has_call, values)
+    return mix(model, has_call, values)
 
 
 def expectations(model: Model, values: Mapping[str, np.ndarray], draws: int) -> Expectations:
@@ -264,21 +271,17 @@ def expectations(model: Model, values: Mapping[str, np.ndarray], draws: int) -> 
     clv = np.zeros(k_count)
     penalty = np.zeros(k_count)
     delta = spill = 0.0
-    fairness = values["assumptions.fairness_penalty"]
     for window, ev in chunks(model, values, draws):
         n = window.stop - window.start
         part = {k: (v[window] if len(v) > 1 else v) for k, v in values.items()}
+        fairness = np.atleast_1d(part["assumptions.fairness_penalty"])
         for k in range(k_count):
             retained[k] += _sum_over_draws(ev.recovery[k], ev.stake[k], n)
             stake[k] += float(_total(ev.stake[k][None, :], n)[0])
             clv[k] += float(_total(ev.clv[k][None, :], n)[0])
-            penalty[k] += float(
-                _sum_over_draws(
-                    ev.stake[k][None, :], np.atleast_1d(part_fair(fairness, window)), n
-                )[0]
-            )
+            penalty[k] += float(_sum_over_draws(ev.stake[k][None, :], fairness, n)[0])
         cost += _total(ev.cost, n)
-        calls += _total(_calls_per_customer(model, ev, part), n)
+        calls += _total(_calls_per_customer(model, part), n)
         delta += float(_total(ev.delta[None, :], n)[0])
         spill += float(_total(np.atleast_1d(model.valuation.spillover(part))[None, :], n)[0])
     return Expectations(
@@ -293,17 +296,13 @@ def expectations(model: Model, values: Mapping[str, np.ndarray], draws: int) -> 
     )
 
 
-def part_fair(values: np.ndarray, window: slice) -> np.ndarray:
-    return values[window] if len(values) > 1 else values
-
-
 def table_of(model: Model, ex: Expectations) -> Table:
     """Whole-segment expected totals for the decider."""
     n = np.array([s.customers for s in model.valuation.segments], dtype=float)[:, None]
     return Table(
         value=n * (ex.retained - ex.cost[None, :]),
-        cost=n * ex.cost[None, :] + 0 * ex.retained,
-        calls=n * ex.calls[None, :] + 0 * ex.retained,
+        cost=n * ex.cost[None, :],  # (K, M): the same cost per customer in every segment
+        calls=n * ex.calls[None, :],
         penalty=n[:, 0] * ex.penalty,
     )
 
@@ -556,7 +555,7 @@ def plan_in_detail(
     constraints = _constraints(model, decider, table, decision, budget, capacity)
     notes = list(model.notes)
     notes += [f"{option} left out: {why}" for option, why in model.unavailable]
-    notes += _plan_notes(model, decider, table, decision, floor, at_likely, ex, budget, capacity)
+    notes += _plan_notes(model, decider, table, decision, at_likely, ex, budget, capacity)
     currency = incident.currency
     floor_retained = sum(float(sizes[k] * ex.retained[k, floor.picks[k]]) for k in range(decider.k))
     plan = Plan(
@@ -1245,7 +1244,6 @@ def _plan_notes(
     decider: Decider,
     table: Table,
     decision: Decision,
-    floor: Decision,
     at_likely: Evaluation,
     ex: Expectations,
     budget: float | None,
@@ -1321,7 +1319,6 @@ def _plan_notes(
             "the budget or call capacity binds across segments: the plan was optimised as a "
             f"mixed-integer program, within {format_money(decision.gap, currency)} of the best"
         )
-    del floor
     return notes
 
 

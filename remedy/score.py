@@ -647,7 +647,7 @@ class Evaluation:
         return self.stake[k][None, :] * self.recovery[k]
 
 
-def _mix(model: Model, per_package: np.ndarray, values: Values) -> np.ndarray:
+def mix(model: Model, per_package: np.ndarray, values: Values) -> np.ndarray:
     """(M, D): each candidate's share-weighted sum over its parts of a per-package array."""
     m = len(model.candidates)
     groups: dict[tuple[str, ...], np.ndarray] = {}
@@ -667,13 +667,13 @@ def _mix(model: Model, per_package: np.ndarray, values: Values) -> np.ndarray:
 def evaluate(model: Model, values: Values) -> Evaluation:
     """Score every candidate for every row of `values` (draws or scenarios)."""
     val = model.valuation
-    cost = _mix(model, package_costs(model, values), values) + reply_cost(values)[None, :]
+    cost = mix(model, package_costs(model, values), values) + reply_cost(values)[None, :]
     by_loss: dict[str | None, np.ndarray] = {}
     recovery: list[np.ndarray] = []
     for segment in val.segments:
         if segment.loss_key not in by_loss:
             scores = package_scores(model, model.packages, values, segment.loss_key)
-            by_loss[segment.loss_key] = _mix(model, scores.rho, values)
+            by_loss[segment.loss_key] = mix(model, scores.rho, values)
         recovery.append(by_loss[segment.loss_key])
     clv = _as2d([values[s.clv_key] for s in val.segments])
     delta = np.atleast_1d(val.delta(values))
