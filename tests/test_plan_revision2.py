@@ -384,3 +384,42 @@ def test_plan_file_gives_the_clis_plan() -> None:
     cli = json.loads(result.stdout)
     ours = plan_to_json(plan)
     assert cli["plan"] == ours["plan"] and cli["candidates"] == ours["candidates"]
+
+
+def test_what_ifs_on_large_decisions_improve_the_plan_within_the_limits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Above `LARGE_PROGRAM` choices, a what-if climbs from the plan one segment at a time:
+    never worse than where it starts, never over the budget or capacity, never better than
+    the exact program."""
+    import remedy.decide as decide_module
+    from remedy.decide import Decider
+    from remedy.plan import expectations, table_of
+    from remedy.stake import sample
+
+    segments = [
+        {"name": f"s{i}", "share": 0.125, "clv": [20 + 40 * i, 40 + 80 * i, 80 + 160 * i]}
+        for i in range(8)
+    ]
+    made = incident(
+        affected={"customers": 8000, "order_value": 80},
+        segments=segments,
+        business={"budget": 20_000},
+        options={
+            "store_credit": {"amount": 10},
+            "ship_upgrade": {"cost_per_order": 9, "value": 15},
+            "personal_call": {"capacity_hours": 20},
+        },
+    )
+    model = build_model(made)
+    ex = expectations(model, sample(model.inputs, 500, 0), 500)
+    table = table_of(model, ex)
+    decider = Decider(model)
+    exact = decider.decide(table, 20_000, model.call_capacity)
+    start = decider.floor(table)
+    monkeypatch.setattr(decide_module, "LARGE_PROGRAM", 0)
+    climbed = decider.decide(table, 20_000, model.call_capacity, start=start)
+    assert climbed.within_budget and climbed.cost <= 20_000 + 1e-6
+    assert climbed.calls <= (model.call_capacity or 0) + 1e-6
+    assert start.value - 1e-6 <= climbed.value <= exact.value + 1e-6
+    assert climbed.value >= 0.97 * exact.value  # close to the best on this incident
