@@ -46,7 +46,7 @@ from remedy.score import (
     evaluate,
     mix,
 )
-from remedy.stake import sample, scenarios
+from remedy.stake import Draws, Values, scenarios
 
 APOLOGY = "apology_only"
 SHOWN_PER_SEGMENT = 6  # candidate plans listed per segment, besides the floor and the plan's
@@ -260,8 +260,9 @@ def _calls_per_customer(model: Model, values: Mapping[str, np.ndarray]) -> np.nd
     return mix(model, has_call, values)
 
 
-def expectations(model: Model, values: Mapping[str, np.ndarray], draws: int) -> Expectations:
-    """Pass 1: the expected value kept, cost and calls of every candidate per customer."""
+def expectations(model: Model, values: Values | Draws, draws: int) -> Expectations:
+    """Pass 1: the expected value kept, cost and calls of every candidate per customer, over
+    `draws` draws (full arrays, or a `Draws` that makes them a chunk at a time)."""
     k_count = len(model.valuation.segments)
     m_count = len(model.candidates)
     retained = np.zeros((k_count, m_count))
@@ -271,9 +272,8 @@ def expectations(model: Model, values: Mapping[str, np.ndarray], draws: int) -> 
     clv = np.zeros(k_count)
     penalty = np.zeros(k_count)
     delta = spill = 0.0
-    for window, ev in chunks(model, values, draws):
+    for window, part, ev in chunks(model, values):
         n = window.stop - window.start
-        part = {k: (v[window] if len(v) > 1 else v) for k, v in values.items()}
         fairness = np.atleast_1d(part["assumptions.fairness_penalty"])
         for k in range(k_count):
             retained[k] += _sum_over_draws(ev.recovery[k], ev.stake[k], n)
@@ -413,37 +413,100 @@ def _row_net(ev: Evaluation, k: int, rows: Sequence[Row], n: int) -> np.ndarray:
     return n * out
 
 
+class _Summary:
+    """The distribution of one quantity over the draws, in bounded memory: every value while
+    there are at most `CAP` (percentiles then exactly as `numpy.percentile`), beyond that a
+    weighted summary of `CAP` order statistics (percentiles within about 1/`CAP`)."""
+
+    CAP = 10_000
+
+    def __init__(self) -> None:
+        self.values: list[np.ndarray] = []
+        self.weights: list[np.ndarray] = []
+        self.stored = 0
+        self.compressed = False
+
+    def add(self, values: np.ndarray) -> None:
+        chunk = np.array(values, dtype=float).ravel()
+        self.values.append(chunk)
+        self.weights.append(np.ones(chunk.size))
+        self.stored += chunk.size
+        if self.stored > 2 * self.CAP:
+            self._compress()
+
+    def _compress(self) -> None:
+        values = np.concatenate(self.values)
+        weights = np.concatenate(self.weights)
+        order = np.argsort(values, kind="stable")
+        values, weights = values[order], weights[order]
+        total = weights.sum()
+        cumulative = np.cumsum(weights)
+        targets = (np.arange(self.CAP) + 0.5) * total / self.CAP
+        picked = np.minimum(np.searchsorted(cumulative, targets), values.size - 1)
+        self.values = [values[picked]]
+        self.weights = [np.full(self.CAP, total / self.CAP)]
+        self.stored = self.CAP
+        self.compressed = True
+
+    def percentiles(self, qs: Sequence[float] | np.ndarray) -> np.ndarray:
+        values = np.concatenate(self.values)
+        if not self.compressed:
+            return np.asarray(np.percentile(values, qs))
+        weights = np.concatenate(self.weights)
+        order = np.argsort(values, kind="stable")
+        values, weights = values[order], weights[order]
+        position = (np.cumsum(weights) - weights / 2) / weights.sum()
+        return np.asarray(np.interp(np.asarray(qs, dtype=float) / 100, position, values))
+
+
 @dataclass
 class _DrawStats:
-    """Pass 2 (and 3): per segment, P(best) of every row, and per-draw nets of chosen rows."""
+    """Pass 2 (and 3): per segment, how often each row is the best; the distribution of the
+    rows asked for; how often an option pays (its row against the row without it); and the
+    distribution of the whole plan's net value."""
 
     wins: list[np.ndarray]
-    kept: dict[tuple[int, int], list[np.ndarray]] = field(default_factory=dict)
+    kept: dict[tuple[int, int], _Summary] = field(default_factory=dict)
+    pays: dict[tuple[int, int, int], int] = field(default_factory=dict)
+    plan: _Summary = field(default_factory=_Summary)
+    draws: int = 0
 
-    def draws_of(self, k: int, r: int) -> np.ndarray:
-        return np.concatenate(self.kept[(k, r)])
+    def pct(self, k: int, r: int) -> tuple[float, float, float]:
+        p10, p50, p90 = self.kept[(k, r)].percentiles([10, 50, 90])
+        return float(p10), float(p50), float(p90)
 
 
 def _pass(
     model: Model,
-    values: Mapping[str, np.ndarray],
-    draws: int,
+    values: Values | Draws,
     rows: list[list[Row]],
     wanted: set[tuple[int, int]],
     offsets: list[np.ndarray],
+    *,
     count_wins: bool,
+    pairs: Sequence[tuple[int, int, int]] = (),
+    plan_row: Sequence[int] | None = None,
 ) -> _DrawStats:
+    """One pass over the draws: wins per row, the distribution of the `wanted` rows, how often
+    each (segment, with, without) pair pays, and the plan's total net value (`plan_row`)."""
     stats = _DrawStats([np.zeros(len(r)) for r in rows])
     for key in wanted:
-        stats.kept[key] = []
+        stats.kept[key] = _Summary()
+    for pair_key in pairs:
+        stats.pays[pair_key] = 0
+    by_segment: dict[int, list[tuple[int, int, int]]] = {}
+    for pair in pairs:
+        by_segment.setdefault(pair[0], []).append(pair)
     sizes = [s.customers for s in model.valuation.segments]
-    for window, ev in chunks(model, values, draws):
+    for window, _, ev in chunks(model, values):
         n_draws = window.stop - window.start
+        stats.draws += n_draws
+        plan_total = np.zeros(n_draws)
         for k, segment_rows in enumerate(rows):
             if not segment_rows:
                 continue
             keep = [r for r in range(len(segment_rows)) if (k, r) in wanted]
-            if not count_wins and not keep:
+            if not (count_wins or keep or k in by_segment or plan_row is not None):
                 continue
             net = _row_net(ev, k, segment_rows, sizes[k]) - offsets[k][:, None]
             net = np.broadcast_to(net, (len(segment_rows), max(net.shape[1], n_draws)))
@@ -455,7 +518,13 @@ def _pass(
                 best = np.argmax(masked, axis=0)
                 stats.wins[k] += np.bincount(best, minlength=len(segment_rows))
             for r in keep:
-                stats.kept[(k, r)].append(np.array(net[r]))
+                stats.kept[(k, r)].add(net[r])
+            for pair in by_segment.get(k, ()):
+                stats.pays[pair] += int((net[pair[1]] - net[pair[2]] > 1e-9).sum())
+            if plan_row is not None:
+                plan_total += net[plan_row[k]]
+        if plan_row is not None:
+            stats.plan.add(plan_total)
     return stats
 
 
@@ -468,7 +537,7 @@ class Planned:
 
     plan: Plan
     model: Model
-    values: Mapping[str, np.ndarray]
+    values: Draws  # the Monte Carlo draws, made a chunk at a time
     likely: Mapping[str, np.ndarray]
     expectations: Expectations
     decision: Decision
@@ -500,7 +569,7 @@ def plan_in_detail(
 ) -> Planned:
     """`make_plan`, returning also the model, the draws and the decision behind it."""
     model = build_model(incident, clv_override)
-    values = sample(model.inputs, draws, seed)
+    values = Draws(model.inputs, draws, seed)
     ex = expectations(model, values, draws)
     table = table_of(model, ex)
     decider = Decider(model)
@@ -523,16 +592,26 @@ def plan_in_detail(
     listed = _listed(model, rows, means, plan_row, floor_row)
     option_rows = _option_rows(model, rows, means, decision, floor)
     wanted = {(k, r) for k, rs in enumerate(listed) for r in rs}
+    pairs: list[tuple[int, int, int]] = []
     for k, found in enumerate(option_rows):
         for with_row, without_row in found.values():
             wanted.add((k, with_row))
             if without_row is not None:
-                wanted.add((k, without_row))
-    stats = _pass(model, values, draws, rows, wanted, offsets, count_wins=True)
+                pairs.append((k, with_row, without_row))
+    stats = _pass(
+        model,
+        values,
+        rows,
+        wanted,
+        offsets,
+        count_wins=True,
+        pairs=sorted(set(pairs)),
+        plan_row=plan_row,
+    )
     winners = {(k, int(r)) for k in range(decider.k) for r in np.flatnonzero(stats.wins[k] > 0)}
     extra = winners - wanted
     if extra:  # candidates that win in some draws but were not expected to: their percentiles
-        more = _pass(model, values, draws, rows, extra, offsets, count_wins=False)
+        more = _pass(model, values, rows, extra, offsets, count_wins=False)
         stats.kept.update(more.kept)
     for k, r in sorted(winners):
         if r not in listed[k]:
@@ -547,8 +626,7 @@ def plan_in_detail(
     option_scores = _option_scores(
         model, rows, means, stats, option_rows, decision, at_likely, likely, table, ex
     )
-    plan_draws = sum((stats.draws_of(k, plan_row[k]) for k in range(decider.k)), start=np.zeros(1))
-    p10, p50, p90 = _pct(plan_draws)
+    p10, p50, p90 = (float(q) for q in stats.plan.percentiles([10, 50, 90]))
     sensitivity = _sensitivity(
         model, decider, decision, floor, likely_labels, scenario_values, ex, budget, capacity
     )
@@ -760,11 +838,6 @@ def _option_rows(
     return out
 
 
-def _pct(values: np.ndarray) -> tuple[float, float, float]:
-    p10, p50, p90 = np.percentile(values, [10, 50, 90])
-    return float(p10), float(p50), float(p90)
-
-
 def _candidate_plans(
     model: Model,
     rows: list[list[Row]],
@@ -783,8 +856,7 @@ def _candidate_plans(
             row = rows[k][r]
             candidate = model.candidates[row.base]
             cost = _row_cost(table, row)
-            draws_of = stats.draws_of(k, r)
-            p10, p50, p90 = _pct(draws_of)
+            p10, p50, p90 = stats.pct(k, r)
             calls = round(row.share * float(table.calls[k, row.call])) if row.call >= 0 else 0
             out.append(
                 CandidatePlan(
@@ -805,7 +877,9 @@ def _candidate_plans(
                     within_budget=row.within_budget,
                     choice=candidate.choice,
                     why_not=candidate.why_not,
-                    net_quantiles=tuple(float(q) for q in np.percentile(draws_of, np.arange(101))),
+                    net_quantiles=tuple(
+                        float(q) for q in stats.kept[(k, r)].percentiles(np.arange(101))
+                    ),
                 )
             )
     return tuple(out)
@@ -875,7 +949,7 @@ def _option_scores(
                     if option in model.candidates[x.base].options
                 ]
             p_best = float(stats.wins[k][containing].sum()) / total_wins
-            p10, p50, p90 = _pct(stats.draws_of(k, r))
+            p10, p50, p90 = stats.pct(k, r)
             break_even, pays_when, p_pays = None, "never", 0.0
             if without is not None:
                 rho1, cost1 = _per_customer(at_likely, k, row)
@@ -884,8 +958,7 @@ def _option_scores(
                     rho1, rho0 = rho0 + (rho1 - rho0) / row.share, rho0
                     cost1, cost0 = cost0 + (cost1 - cost0) / row.share, cost0
                 break_even, pays_when = _break_even(cost1 - cost0, stake_share * (rho1 - rho0))
-                marginal = stats.draws_of(k, r) - stats.draws_of(k, without)
-                p_pays = float((marginal > 1e-9).mean())
+                p_pays = stats.pays[(k, r, without)] / max(1, stats.draws)
             cost = _row_cost(table, row)
             customers = segment.customers
             if option == CALL:
@@ -923,27 +996,37 @@ def _option_scores(
 
 
 def _shares_and_costs(
-    model: Model, m: int, values: Mapping[str, np.ndarray]
+    model: Model, m: int, values: Values | Draws
 ) -> tuple[dict[str, float], dict[str, float]]:
     """Per customer of candidate m: the share of customers receiving each option, and each
     option's expected cost (a reply choosing the refund is the refund's; replies to the mass
-    message are the apology's)."""
+    message are the apology's). Averaged over the draws a chunk at a time."""
     from remedy.options import total
-    from remedy.score import CONTACT, contact_cost, reply_cost, weight_of
+    from remedy.score import CONTACT, chunk_size, contact_cost, parts, reply_cost, weight_of
 
     receive: dict[str, float] = {}
-    costs: dict[str, float] = {APOLOGY: float(np.mean(reply_cost(values)))}
-    for part in model.candidates[m].parts:
-        weight = weight_of(part.weight, values)
-        for option in model.packages[part.package]:
-            if option == CONTACT:
-                spent = weight * contact_cost(values)
-                costs["refund"] = costs.get("refund", 0.0) + float(np.mean(spent))
-                continue
-            receive[option] = receive.get(option, 0.0) + float(np.mean(weight))
-            spent = weight * total(model.options[option].cost, values)
-            costs[option] = costs.get(option, 0.0) + float(np.mean(spent))
-    return receive, costs
+    costs: dict[str, float] = {}
+    count = 0
+
+    def add(into: dict[str, float], key: str, amounts: np.ndarray, n: int) -> None:
+        into[key] = into.get(key, 0.0) + float(np.broadcast_to(amounts, (n,)).sum())
+
+    for window, part in parts(values, chunk_size(model)):
+        n = window.stop - window.start
+        count += n
+        add(costs, APOLOGY, reply_cost(part), n)
+        for piece in model.candidates[m].parts:
+            weight = weight_of(piece.weight, part)
+            for option in model.packages[piece.package]:
+                if option == CONTACT:
+                    add(costs, "refund", weight * contact_cost(part), n)
+                    continue
+                add(receive, option, weight, n)
+                add(costs, option, weight * total(model.options[option].cost, part), n)
+    return (
+        {k: v / count for k, v in receive.items()},
+        {k: v / count for k, v in costs.items()},
+    )
 
 
 def _segments(
@@ -953,7 +1036,7 @@ def _segments(
     ex: Expectations,
     decision: Decision,
     floor: Decision,
-    values: Mapping[str, np.ndarray],
+    values: Values | Draws,
 ) -> tuple[tuple[SegmentPlan, ...], tuple[Action, ...], tuple[Offer, ...]]:
     incident = model.incident
     segments: list[SegmentPlan] = []
