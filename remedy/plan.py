@@ -416,43 +416,49 @@ def _row_net(ev: Evaluation, k: int, rows: Sequence[Row], n: int) -> np.ndarray:
 class _Summary:
     """The distribution of one quantity over the draws, in bounded memory: every value while
     there are at most `CAP` (percentiles then exactly as `numpy.percentile`), beyond that a
-    weighted summary of `CAP` order statistics (percentiles within about 1/`CAP`)."""
+    summary of `CAP` equally weighted order statistics plus the draws since (percentiles
+    within about 1/`CAP`). At most 1.5 x `CAP` values are held."""
 
     CAP = 10_000
 
     def __init__(self) -> None:
         self.values: list[np.ndarray] = []
-        self.weights: list[np.ndarray] = []
         self.stored = 0
-        self.compressed = False
+        self.summary: np.ndarray | None = None  # CAP order statistics, once compressed
+        self.summarised = 0.0  # how many draws the summary stands for
 
     def add(self, values: np.ndarray) -> None:
         chunk = np.array(values, dtype=float).ravel()
         self.values.append(chunk)
-        self.weights.append(np.ones(chunk.size))
         self.stored += chunk.size
-        if self.stored > 2 * self.CAP:
+        if self.stored > (3 * self.CAP // 2 if self.summary is None else self.CAP // 2):
             self._compress()
 
+    def _weighted(self) -> tuple[np.ndarray, np.ndarray]:
+        fresh = np.concatenate(self.values) if self.values else np.zeros(0)
+        if self.summary is None:
+            return fresh, np.ones(fresh.size)
+        weight = self.summarised / self.summary.size
+        values = np.concatenate([self.summary, fresh])
+        weights = np.concatenate([np.full(self.summary.size, weight), np.ones(fresh.size)])
+        return values, weights
+
     def _compress(self) -> None:
-        values = np.concatenate(self.values)
-        weights = np.concatenate(self.weights)
+        values, weights = self._weighted()
         order = np.argsort(values, kind="stable")
         values, weights = values[order], weights[order]
-        total = weights.sum()
-        cumulative = np.cumsum(weights)
+        total = float(weights.sum())
         targets = (np.arange(self.CAP) + 0.5) * total / self.CAP
-        picked = np.minimum(np.searchsorted(cumulative, targets), values.size - 1)
-        self.values = [values[picked]]
-        self.weights = [np.full(self.CAP, total / self.CAP)]
-        self.stored = self.CAP
-        self.compressed = True
+        picked = np.minimum(np.searchsorted(np.cumsum(weights), targets), values.size - 1)
+        self.summary = values[picked]
+        self.summarised = total
+        self.values = []
+        self.stored = 0
 
     def percentiles(self, qs: Sequence[float] | np.ndarray) -> np.ndarray:
-        values = np.concatenate(self.values)
-        if not self.compressed:
+        values, weights = self._weighted()
+        if self.summary is None:
             return np.asarray(np.percentile(values, qs))
-        weights = np.concatenate(self.weights)
         order = np.argsort(values, kind="stable")
         values, weights = values[order], weights[order]
         position = (np.cumsum(weights) - weights / 2) / weights.sum()

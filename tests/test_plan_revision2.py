@@ -423,3 +423,24 @@ def test_what_ifs_on_large_decisions_improve_the_plan_within_the_limits(
     assert climbed.calls <= (model.call_capacity or 0) + 1e-6
     assert start.value - 1e-6 <= climbed.value <= exact.value + 1e-6
     assert climbed.value >= 0.97 * exact.value  # close to the best on this incident
+
+
+def test_distributions_are_exact_up_to_their_cap_and_bounded_beyond() -> None:
+    """Item 13: memory must not grow with the draws. Percentiles are numpy's own up to
+    `_Summary.CAP` draws; beyond, within about 1/CAP, holding at most 1.5 x CAP values."""
+    from remedy.plan import _Summary
+
+    rng = np.random.default_rng(5)
+    few = rng.lognormal(size=_Summary.CAP)
+    exact = _Summary()
+    for start in range(0, few.size, 4096):
+        exact.add(few[start : start + 4096])
+    assert np.array_equal(exact.percentiles([10, 50, 90]), np.percentile(few, [10, 50, 90]))
+    many = rng.normal(size=300_000)
+    bounded = _Summary()
+    for start in range(0, many.size, 4096):
+        bounded.add(many[start : start + 4096])
+        held = bounded.stored + (0 if bounded.summary is None else bounded.summary.size)
+        assert held <= 3 * _Summary.CAP // 2
+    found = bounded.percentiles([10, 50, 90])
+    assert np.allclose(found, np.percentile(many, [10, 50, 90]), atol=0.01)
