@@ -54,7 +54,10 @@ lint: $(BIN)/.installed-dev
 
 # Re-resolve both locks after pyproject.toml changed, keeping every pin that still fits;
 # `make lock UPGRADE=1` moves everything to the newest releases the ranges allow. Then make test.
-lock: $(BIN)/.installed-dev
+# uv comes from the current dev lock; nothing else is installed or checked (pyproject.toml may
+# already name packages the old lock lacks).
+lock: | $(BIN)/python
+	$(PIP) install --quiet --require-hashes --no-deps -r $(LOCK_DEV)
 	$(BIN)/uv pip compile $(LOCK_FLAGS) $(if $(UPGRADE),--upgrade) pyproject.toml \
 		requirements/build.in -o $(LOCK_RUNTIME)
 	$(BIN)/uv pip compile $(LOCK_FLAGS) $(if $(UPGRADE),--upgrade) --extra dev pyproject.toml \

@@ -1712,14 +1712,38 @@ def _compile(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern.replace(" ?", r"\s*").replace(" ", r"\s+"), re.ASCII)
 
 
-_COMPONENT_RES = tuple((_compile(rule.pattern), rule) for rule in _COMPONENT_RULES)
+class _Lazy:
+    """A pattern compiled the first time it is used: most rules never run on a given text
+    (their `needs` words are absent), and compiling them all would cost every command that
+    imports this module ~50 ms of start-up."""
+
+    __slots__ = ("_compiled", "source")
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self._compiled: re.Pattern[str] | None = None
+
+    @property
+    def compiled(self) -> re.Pattern[str]:
+        if self._compiled is None:
+            self._compiled = _compile(self.source)
+        return self._compiled
+
+    def finditer(self, text: str, start: int, end: int) -> Iterator[re.Match[str]]:
+        return self.compiled.finditer(text, start, end)
+
+    def match(self, text: str, start: int = 0) -> re.Match[str] | None:
+        return self.compiled.match(text, start)
+
+
+_COMPONENT_RES = tuple((_Lazy(rule.pattern), rule) for rule in _COMPONENT_RULES)
 _FOLLOW_RES = {
-    rule.id: _compile(rf"\s*(?:{rule.not_followed_by})")
+    rule.id: _Lazy(rf"\s*(?:{rule.not_followed_by})")
     for rule in _COMPONENT_RULES
     if rule.not_followed_by
 }
-_HEDGE_RES = tuple((_compile(rule.pattern), rule) for rule in _HEDGE_RULES)
-_OPENING_RE = _compile(_OPENING.pattern)
+_HEDGE_RES = tuple((_Lazy(rule.pattern), rule) for rule in _HEDGE_RULES)
+_OPENING_RE = _Lazy(_OPENING.pattern)
 
 # Typographic apostrophes, quotes, dashes and ellipses count as their ASCII forms; one character
 # for one, so positions in the normalised text are positions in the original.
@@ -1957,7 +1981,7 @@ class _Text:
     def uncommitted(self, position: int) -> bool:
         return _UNCOMMITTED.search(self.clause_before(position, 8)) is not None
 
-    def followed_by(self, end: int, regex: re.Pattern[str]) -> bool:
+    def followed_by(self, end: int, regex: _Lazy) -> bool:
         return regex.match(self.lowered, end) is not None
 
     def where(self, position: int) -> tuple[int, int]:
@@ -1983,9 +2007,7 @@ class _Text:
         return Found(self.original[start:end], start, line, column, rule)
 
 
-def _matches(
-    regex: re.Pattern[str], rule: ComponentRule | HedgeRule, t: _Text
-) -> Iterator[re.Match[str]]:
+def _matches(regex: _Lazy, rule: ComponentRule | HedgeRule, t: _Text) -> Iterator[re.Match[str]]:
     """The rule's matches, looked for only in the sentences holding one of its `needs` words.
 
     A match never spans two sentences and always holds a `needs` word (a test checks both on

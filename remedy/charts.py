@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -1054,4 +1054,164 @@ def holdout_chart(report: HoldoutReport, time_unit: str) -> Chart:
         ("repeat purchases", "customers", "predicted per customer", "actual per customer"),
         rows,
         (1, 2, 3),
+    )
+
+
+# --- remedy review: each group's ratio of observed to expected purchases -------------------------
+
+_GROUP_STYLE = {  # colour, marker, label: shape and a direct label tell groups apart, not colour
+    "unaffected": (GREY, "o", "unaffected"),
+    "affected": (VERMILLION, "D", "affected"),
+    "treated": (BLUE, "s", "treated (got the plan)"),
+    "holdout": (ORANGE, "^", "holdout (the floor only)"),
+}
+
+
+def _ratio(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def review_ratios(groups: Sequence[Mapping[str, Any]], weeks: float) -> Chart | None:
+    """Each group's observed / expected purchases in the window (`remedy review -f json`'s
+    `groups`): a point with its 90% interval as an error bar, a reference line at the unaffected
+    ratio (what the affected would show had the incident cost nothing) and one at 1 (as the
+    model forecast). None when no group has a ratio."""
+    shown = [g for g in groups if g.get("ratio") is not None]
+    if not shown:
+        return None
+    chart_id = "ratios"
+    title = "Did the affected buy less than expected? Observed / expected purchases"
+    base = next((g["ratio"] for g in shown if g["group"] == "unaffected"), None)
+    n = len(shown)
+    with _style(chart_id):
+        fig = _figure(1.9 + 0.62 * n)
+        ax = fig.subplots()
+        for y, g in enumerate(shown):
+            color, marker, _ = _GROUP_STYLE.get(g["group"], (BLACK, "o", g["group"]))
+            ratio, low, high = g["ratio"], g.get("ratio_low"), g.get("ratio_high")
+            if low is not None and high is not None:
+                ax.errorbar(
+                    ratio,
+                    y,
+                    xerr=[[max(ratio - low, 0.0)], [max(high - ratio, 0.0)]],
+                    fmt="none",
+                    ecolor=BLACK,
+                    elinewidth=1.4,
+                    capsize=5,
+                    capthick=1.4,
+                    zorder=3,
+                )
+            ax.plot(
+                ratio,
+                y,
+                marker=marker,
+                markersize=9,
+                color=color,
+                markeredgecolor=BLACK,
+                linestyle="none",
+                zorder=4,
+            )
+            ax.annotate(
+                f"{_ratio(ratio)}  ({_ratio(low)} – {_ratio(high)})",
+                (high if high is not None else ratio, y),
+                xytext=(8, 0),
+                textcoords="offset points",
+                va="center",
+                ha="left",
+                fontsize=9,
+                bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none"},
+                zorder=5,
+            )
+        values = [v for g in shown for v in (g["ratio"], g.get("ratio_low"), g.get("ratio_high"))]
+        found = [float(v) for v in values if v is not None] + [1.0]
+        low_edge, high_edge = min(found), max(found)
+        span = max(high_edge - low_edge, 0.05)
+        ax.set_xlim(max(0.0, low_edge - 0.12 * span), high_edge + 0.45 * span)
+        ax.axvline(1.0, color=BLACK, linewidth=1.0, linestyle=":", zorder=1)
+        ax.annotate(
+            "1 = as forecast",
+            (1.0, 1.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(3, -2),
+            textcoords="offset points",
+            ha="left",
+            va="top",
+            fontsize=8.5,
+        )
+        if base is not None:
+            ax.axvline(base, color=GREEN, linewidth=1.8, linestyle="--", zorder=2)
+        ax.set_yticks(
+            range(n),
+            [
+                f"{_GROUP_STYLE.get(g['group'], ('', '', g['group']))[2]}\n"
+                f"{g['customers']:,} customers"
+                for g in shown
+            ],
+        )
+        ax.set_ylim(n - 0.4, -0.6)
+        ax.grid(axis="y", visible=False)
+        ax.set_xlabel(f"Observed / expected purchases in the {weeks:.1f}-week window (ratio)")
+        _title(fig, title)
+        from matplotlib.lines import Line2D
+
+        handles = [
+            Line2D([], [], color=BLACK, marker="|", markersize=10, label="90% interval"),
+        ]
+        if base is not None:
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    color=GREEN,
+                    linestyle="--",
+                    linewidth=1.8,
+                    label=f"unaffected ratio {_ratio(base)}: no loss",
+                )
+            )
+        fig.legend(handles=handles, loc="outside lower center", ncols=2)
+        description = (
+            f"Dot plot of observed against expected purchases in the {weeks:.1f}-week window, "
+            "one row per group, with 90% intervals: "
+            + "; ".join(
+                f"{g['group']} ({g['customers']:,} customers) {_ratio(g['ratio'])}, "
+                f"90% {_ratio(g.get('ratio_low'))} to {_ratio(g.get('ratio_high'))}"
+                for g in shown
+            )
+            + (
+                f". A group left of the unaffected ratio ({_ratio(base)}) bought less than "
+                "customers the incident did not touch."
+                if base is not None
+                else "."
+            )
+        )
+        svg = _to_svg(fig, chart_id, title, description)
+    caption = (
+        "Each row is a group of customers: the point is the purchases they made in the window "
+        "divided by the purchases the model expected from their own history, the bar its 90% "
+        "interval. The dashed line is the unaffected customers' ratio: a season or the model's "
+        "own misfit moves it, and it moves the affected alike, so a group left of it lost "
+        "purchases to the incident (the loss below also matches customers who bought alike). "
+        "The dotted line at 1 is the model's forecast."
+    )
+    rows = tuple(
+        (
+            str(g["group"]),
+            f"{g['customers']:,}",
+            f"{g['expected_purchases']:,.1f}",
+            f"{g['observed_purchases']:,.0f}",
+            _ratio(g["ratio"]),
+            _ratio(g.get("ratio_low")),
+            _ratio(g.get("ratio_high")),
+        )
+        for g in shown
+    )
+    return Chart(
+        chart_id,
+        title,
+        svg,
+        caption,
+        description,
+        ("group", "customers", "expected", "observed", "ratio", "90% low", "90% high"),
+        rows,
+        (1, 2, 3, 4, 5, 6),
     )

@@ -210,14 +210,19 @@ def _load(file: str, allow_outside: list[str] | None = None) -> Incident:
     return load_incident(file, allow_outside=allowed_folders(allow_outside or ()))
 
 
-def _html_reports() -> Any:
-    """`remedy.report_html` (matplotlib and Jinja2 come with it: imported only for -f html)."""
+def _need_matplotlib() -> None:
+    """-f html draws its charts with matplotlib: say so at once when it is missing."""
     try:
         import matplotlib  # noqa: F401
     except ImportError:
         raise UsageError(
             "-f html needs matplotlib, which this installation lacks (pip install matplotlib)"
         ) from None
+
+
+def _html_reports() -> Any:
+    """`remedy.report_html` (matplotlib and Jinja2 come with it: imported only for -f html)."""
+    _need_matplotlib()
     import remedy.report_html
 
     return remedy.report_html
@@ -290,8 +295,8 @@ def _incident_files(
 def _model_problems(file: str, incident: Incident) -> list[Any]:
     """What `plan` would refuse in a file that parses: `check` must not pass what `plan` fails."""
     from remedy.errors import InputError, Location, Problem
+    from remedy.history import with_customer_count
     from remedy.score import build_model
-    from remedy.valuation import with_customer_count
 
     where = Location("<stdin>" if file == "-" else file)
     problems = []
@@ -361,6 +366,7 @@ def check(
     if not files:
         raise UsageError(f"no *.yaml or *.yml files in {', '.join(paths)}")
     results: list[tuple[str, list[Problem]]] = []
+    warnings: dict[str, list[Problem]] = {}
     for file in files:
         if file in refused:
             results.append((file, [Problem(Location(file), "", refused[file])]))
@@ -368,6 +374,7 @@ def check(
         try:
             incident = load_incident(file, allow_outside=allowed)
             results.append((file, _model_problems(file, incident)))
+            warnings[file] = _placeholder_warnings(file, incident)
         except IncidentError as exc:
             results.append((file, exc.problems))
         except (InputError, UsageError) as exc:  # over the size limit, unreadable
@@ -379,30 +386,82 @@ def check(
             "schema_version": 1,
             "valid": invalid == 0,
             "files": [
-                {"file": f, "valid": not p, "problems": [x.as_dict() for x in p]}
+                {
+                    "file": f,
+                    "valid": not p,
+                    "problems": [x.as_dict() for x in p],
+                    "warnings": [x.as_dict() for x in warnings.get(f, [])],
+                }
                 for f, p in results
             ],
         }
         sys.stdout.write(_json(payload))
     else:
-        for _, problems in results:
-            for problem in problems:
+        for file, problems in results:
+            flagged = [("error", problem) for problem in problems]
+            flagged += [("warning", warning) for warning in warnings.get(file, [])]
+            for level, problem in flagged:
                 if format is CheckFormat.github:
                     loc = problem.location
                     text = f"{problem.key}: {problem.message}" if problem.key else problem.message
                     text = one_line(text).replace("%", "%25")
                     sys.stdout.write(
-                        f"::error file={loc.path},line={loc.line or 1},col={loc.column or 1}::"
+                        f"::{level} file={loc.path},line={loc.line or 1},col={loc.column or 1}::"
                         f"{text}\n"
+                    )
+                elif level == "warning":
+                    sys.stdout.write(
+                        f"{problem.location}: warning: {problem.key}: {problem.message}\n"
                     )
                 else:
                     sys.stdout.write(f"{problem}\n")
     ok = len(files) - invalid
+    warned = sum(1 for file, problems in results if warnings.get(file) and not problems)
     _err(
         f"{len(files)} file{'s' if len(files) != 1 else ''} checked: {ok} valid, {invalid} invalid"
+        + (f" ({warned} with warnings)" if warned else "")
     )
     if invalid:
         raise typer.Exit(ExitCode.INVALID_INPUT)
+
+
+def _placeholder_warnings(file: str, incident: Incident) -> list[Any]:
+    """Fields that still hold the starter's placeholder text (`remedy new`), located in the file
+    when it can be read again (not for stdin)."""
+    from remedy.errors import Location, Problem
+    from remedy.starter import placeholders
+
+    found = placeholders(incident)
+    if not found:
+        return []
+    from remedy.errors import RemedyError
+    from remedy.fileio import max_bytes, read_bytes
+    from remedy.load import MAX_BYTES
+
+    lines: list[str] = []
+    if file != "-":
+        try:  # the file was just read and validated: read it again, within the same limits
+            data = read_bytes(file, max_bytes(MAX_BYTES), regular_only=True)
+            lines = data.decode("utf-8-sig").splitlines()
+        except (RemedyError, OSError, UnicodeDecodeError):
+            lines = []
+    out = []
+    for key, text in found:
+        line = column = 0
+        for number, content in enumerate(lines, 1):
+            at = content.find(text)
+            if at >= 0:
+                line, column = number, at + 1
+                break
+        out.append(
+            Problem(
+                Location("<stdin>" if file == "-" else file, line, column),
+                key,
+                f"still holds the starter's placeholder '{text}' (replace it: remedy drafts "
+                "refuses to send it to customers)",
+            )
+        )
+    return out
 
 
 # --- schema ----------------------------------------------------------------------------------
@@ -600,8 +659,14 @@ def plan(
     result = run.plan
     from remedy.drafts import draft_messages
 
-    messages = draft_messages(incident, result.offers, templates_dir=templates)
+    notes: list[str] = []
+    messages = draft_messages(incident, result.offers, templates_dir=templates, warnings=notes)
     _warn_weak_drafts(messages)
+    from remedy.drafts import not_ready_to_send
+
+    blockers = not_ready_to_send(incident)
+    for note in [blockers, *notes] if blockers else notes:
+        _err(f"warning: drafts: {note}")
     if format is PlanFormat.json:
         from remedy.report import plan_to_json
 
@@ -658,14 +723,18 @@ def _emit_table(result: Any, messages: Any, output: Path | None, force: bool) ->
 
 
 def _gates(result: Any, max_cost: float | None, strict: bool) -> None:
+    from remedy.customers import minor_units
     from remedy.money import format_money
 
-    if max_cost is not None and result.total_cost > max_cost + 1e-9:
+    # The plan's cost as it is reported (to the currency's minor unit), so a limit equal to
+    # the printed total passes and one cent under it fails.
+    cost = round(result.total_cost, minor_units(result.currency))
+    if max_cost is not None and cost > max_cost + 1e-9:
         raise GateError(
             f"gate failed: the plan costs {format_money(result.total_cost, result.currency)}, "
             f"more than --max-cost {format_money(max_cost, result.currency)}"
         )
-    if strict and result.budget is not None and result.total_cost > result.budget + 1e-9:
+    if strict and result.budget is not None and cost > result.budget + 1e-9:
         raise GateError(
             f"gate failed (--strict): the plan costs "
             f"{format_money(result.total_cost, result.currency)}, over the budget of "
@@ -771,6 +840,13 @@ def drafts(
         raise UsageError(
             f"{file}: no customers file (add 'customers: {{file: affected.csv}}' to the incident)"
         )
+    from remedy.drafts import not_ready_to_send
+    from remedy.errors import InputError
+
+    blockers = not_ready_to_send(incident)
+    if blockers:
+        name = "<stdin>" if file == "-" else file
+        raise InputError(f"{name}: refusing to draft messages for customers: {blockers}")
     if str(out) == "-" and format is DraftsFormat.eml:
         raise UsageError("--out -: eml writes a folder of files; give a folder name")
     if holdout is not None:
@@ -822,6 +898,8 @@ def drafts(
         _err(f"wrote {assignments} ({rows:,} customers)")
     for bad in report.bad_rows:
         _err(f"skipped {bad.located(incident.customers.file)}")
+    for note in report.warnings:
+        _err(f"warning: drafts: {note}")
     for segment, channel, check in report.failed_checks:
         _err(f"warning: {segment} {channel} draft: {check.to_text().splitlines()[0]}")
     if report.limited:
@@ -1060,6 +1138,7 @@ class ReviewFormat(str, Enum):
     table = "table"
     json = "json"
     markdown = "markdown"
+    html = "html"
 
 
 @app.command()
@@ -1082,7 +1161,10 @@ def review(
         None, "--as-of", help="End of the window, YYYY-MM-DD (default: the last order date)."
     ),
     format: ReviewFormat = typer.Option(
-        ReviewFormat.table, "--format", "-f", help="table, json or markdown."
+        ReviewFormat.table,
+        "--format",
+        "-f",
+        help="table, json, markdown or html (a page with a chart).",
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap: same seed, same output."),
     replicates: int = typer.Option(
@@ -1103,6 +1185,7 @@ def review(
     amount_col: str | None = typer.Option(
         None, "--amount-col", help="Order amount column (default: amount or an alias)."
     ),
+    allow_outside: list[str] | None = ALLOW_OUTSIDE,
     output: Path | None = OUTPUT,
     force: bool = FORCE,
 ) -> None:
@@ -1116,7 +1199,9 @@ def review(
     if write_assumptions is not None:
         _precheck_output(write_assumptions, force)
     when = _parse_date(as_of, "--as-of")
-    incident = _load(file)
+    if format is ReviewFormat.html:
+        _need_matplotlib()  # before the fit and the bootstrap, not after
+    incident = _load(file, allow_outside)
     name = "<stdin>" if file == "-" else file
     if orders is None:
         refs = incident.customers
@@ -1171,4 +1256,8 @@ def review(
 
 def main() -> None:
     """Run the CLI (the `remedy` console script and `python -m remedy`)."""
+    # remedy's matrices are small: one BLAS thread is as fast, and on a busy machine (a CI
+    # runner, a shared box) BLAS threads that spin waiting for a core made plans several times
+    # slower. Set before numpy is imported; an explicit setting in the environment wins.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     app()

@@ -15,15 +15,22 @@ StrictUndefined: a typo is an `InputError` naming the template file, line and va
 the incident or the customers file is only ever passed as a variable value, never compiled, so
 `{{ 7*7 }}` in a customer's name prints as written.
 
+What the templates say comes from the plan's `Offer` (the order's fate, the remedies, what is
+given only on request, who calls) and the incident (kind, fault, tone, business type,
+circumstance, dates): a draft says what the plan does and nothing more. `variant` (from the
+incident's id) picks among equivalent wordings and structures, so two incidents do not read
+alike while one incident always drafts the same text. A playful tone falls back to warm after a
+missed occasion, a loss, a repeat, a hard time or the customer's own mistake.
+
 Every draft is run through the apology check (`remedy.apology`); the result is on `Message.checks`.
-Built-in drafts pass it for every incident. The check requires, for each channel: acknowledgement,
-an offer of repair, regret, an explanation, a way to reach a person, and, when the incident gives
-`prevention:`, the prevention step; except the SMS, which has no room for the explanation or the
-prevention step (the email and post carry them).
+Built-in drafts pass it for every incident. The check asks each channel for what it has room
+for: an SMS needs no explanation or prevention step (one segment cannot hold them; the email and
+the post carry them).
 
 Fast mail merge. Templates are compiled once. For each combination of segment, channel and
-"shape" of customer (which fields they have: name, order id, order value, own refund amount; and
-whether they get a call), the template is rendered once with markers in place of the customer's
+"shape" of customer (which fields they have: name, first and formal name, order id, order value,
+own refund amount; whether that refund is all they paid, whether they have an email; and whether
+they get a call), the template is rendered once with markers in place of the customer's
 fields, giving a skeleton: fixed text with holes. Each customer's message is then the skeleton
 with their values put in the holes, one `str.join`. The skeleton is trusted only when
 the template prints customer fields as they are (`{{ customer.name }}`, directly or through a
@@ -32,19 +39,21 @@ detected (markers are objects that raise when used as anything but output, two r
 different markers must agree, and the first customer of each skeleton is also rendered in full and
 compared) and then rendered in full for every customer: slower, still correct.
 
-SMS length. An SMS is kept to one 160-character segment when the full text fits, or when it fits
-with the explanation shortened to no fewer than 40 characters; otherwise up to 320 characters (two
-segments) with the explanation shortened as needed. Only the explanation is ever shortened (at a
-sentence end when one fits, else at a word, with "..."), never the offer or the contact. If even
-a compact wording (no greeting, short signature) cannot hold the offer, the contact and 40
-characters of explanation in 320, drafting stops with an `InputError` saying what to shorten.
-Lengths are in characters; the built-in wording is plain ASCII, but a customer's name or the
-incident's text may hold characters outside the GSM alphabet, which phones then send in 70-char
-segments.
+SMS length. An SMS fits one segment by default (160 GSM-7 characters, or 70 when a character
+is outside the GSM alphabet; `drafts.sms_segments` allows up to three): `sms.j2` is rendered at
+six levels, from the fullest wording to the barest, and the first that fits is sent. Every level
+is whole sentences (the summary is never quoted, so never cut); the shorter ones point to the
+email for the rest. When not even the barest fits, it is sent anyway and a warning says so.
 
 Sender. Messages are signed with the sender's name, then "role, company" (or just the company) and
 a direct contact (email and/or phone) in the text. Without a `sender:` the company is unknown, so
-messages are signed "Customer care", written as "we", and ask the customer to reply.
+messages are signed "Customer care", written as "we", and ask the customer to reply;
+`not_ready_to_send` says why such drafts (or ones with the starter's placeholders) must not go
+to customers, and `remedy drafts` refuses them.
+
+Greetings. `remedy.names` reads a customer's name as typed ("Dr. Jane Smith", "Smith, John",
+"MRS ANNA LEE") into a first name for "Hi Jane" and a formal name for "Dear Dr Smith"; without
+one the draft greets without a name.
 
 Money and dates. Amounts are exact in the incident's currency (`$1,234.50`, `€300.00`, `¥5,000`).
 Dates read "Friday 21 May 2010" in every tone.
@@ -67,8 +76,10 @@ SMS; customers allocated a call get the phone script (`to` is their phone, else 
 
 Refunds: the refund is "per order" when the incident sets no `options.refund.amount` or sets it
 to `affected.order_value` (the wording then says "a full refund"): each customer is refunded their
-own `order_value` when their row gives one, else the plan's amount. Any other amount is a fixed
-refund, the same for everyone.
+own `order_value` when their row gives one, else "everything you paid" (no figure is invented).
+Any other amount is a fixed refund, the same for everyone, but never more than a customer paid:
+a customer whose order is below it is refunded their order in full (when the amount exceeds the
+average order value, the plan's notes say so).
 """
 
 from __future__ import annotations
@@ -95,6 +106,7 @@ from remedy.customers import (
 )
 from remedy.errors import InputError, RemedyError, UsageError
 from remedy.money import format_money
+from remedy.names import MAX_FIRST_NAME, TITLES, greeting_names
 from remedy.offer import ALL, Offer
 
 if TYPE_CHECKING:
@@ -110,14 +122,28 @@ TEMPLATE_DIR = Path(__file__).parent / "templates"
 TEMPLATE_NAMES = ("email_subject.j2", "email_body.j2", "sms.j2", "phone_script.j2", "post.j2")
 PARTIAL_NAMES = ("_phrases.j2",)  # shared macros; user files starting with "_" are partials too
 
+# SMS segments: one holds 160 GSM-7 characters (70 when a character needs UCS-2); a message of
+# several segments holds 153 (67) per segment, the rest going to the header that joins them.
 SMS_SEGMENT = 160
-SMS_MAX = 320
-MIN_EXPLANATION = 40
-MAX_FIRST_NAME = 20  # longer first tokens are not used as a greeting
+SMS_SEGMENT_UCS2 = 70
+SMS_PART = 153
+SMS_PART_UCS2 = 67
+SMS_LEVELS = 6  # sms.j2 wordings, from the fullest (0) to the barest (5); see `_SmsFitter`
 
-# Customer fields a template may print, as (index, placeholder used for the apology check).
-F_NAME, F_FIRST, F_ORDER_ID, F_ORDER_VALUE, F_REFUND, F_EXPLANATION = range(6)
-_PLACEHOLDERS = ("[name]", "[first name]", "[order id]", "[order value]", "[refund]")
+# Customer fields a template may print (slots), and flags of the customer's "shape".
+F_NAME, F_FIRST, F_FORMAL, F_ORDER_ID, F_ORDER_VALUE, F_REFUND = range(6)
+N_FIELDS = 6
+B_REFUND_FULL = 1 << 6  # the refund is all the customer paid ("a full refund")
+B_EMAIL = 1 << 7  # the customer also gets the email (an SMS may point to it)
+# What the apology check reads in place of the customer's fields.
+_PLACEHOLDERS = (
+    "[name]",
+    "[first name]",
+    "[formal name]",
+    "[order id]",
+    "[order value]",
+    "[refund]",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,11 +204,25 @@ def format_date(day: dt.date) -> str:
     return f"{_DAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]} {day.year}"
 
 
+def short_date(day: dt.date) -> str:
+    """`Fri 21 May`: for an SMS, where the year goes without saying."""
+    return f"{_DAYS[day.weekday()][:3]} {day.day} {_MONTHS[day.month - 1][:3]}"
+
+
+_NUMBERS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
+def days_text(days: int) -> str:
+    """`a day`, `two days`, `12 days`."""
+    if days == 1:
+        return "a day"
+    return f"{_NUMBERS[days] if days < len(_NUMBERS) else days} days"
+
+
 # --- text helpers ----------------------------------------------------------------------------
 
 _BLANK_LINES = re.compile(r"\n{3,}")
 _INNER_SPACES = re.compile(r"(?<=\S) {2,}")
-_SENTENCE_END = re.compile(r"[.!?](?=\s)")
 
 
 def _tidy(text: str) -> str:
@@ -209,17 +249,80 @@ def _label(text: str) -> str:
     return text if not text or text[-1] in ".!?" else text + "."
 
 
-def _cut(text: str, budget: int) -> str:
-    """Shorten `text` to at most `budget` characters: at a sentence end, else a word, with '...'."""
-    if len(text) <= budget:
-        return text
-    ends = [m.end() for m in _SENTENCE_END.finditer(text) if m.end() <= budget]
-    if ends and ends[-1] >= budget // 2:
-        return text[: ends[-1]]
-    room = max(budget - 3, 0)
-    space = text.rfind(" ", 0, room + 1)
-    head = text[:space] if space >= room // 2 else text[:room]
-    return head.rstrip(" ,;:-") + "..."
+# Words a summary may start with that are not names: "A bug ..." reads as "a bug ..." after a
+# colon; any other first word ("Zappos", "UPS", "I") keeps its capital, and the templates then
+# give the summary a sentence of its own instead.
+_LOWERABLE_WORDS = """a an the our we my your some several one two three four five six seven eight
+    nine ten it its this that these those there on in at when after during while because for
+    last yesterday today tonight every each all most many no as due between from over since until
+    his her their both earlier late early part parts orders customers people"""
+_LOWERABLE = frozenset(_LOWERABLE_WORDS.split())
+_SECOND_PERSON = re.compile(r"\b(?:you|your|yours|yourself|you're|you've|you'll|you'd)\b", re.I)
+
+
+def _inline(text: str) -> str:
+    """`text` fit to follow a colon ("A bug hid ..." -> "a bug hid ..."), or "" when its first
+    word may be a name and must keep its capital."""
+    first = text.split(" ", 1)[0]
+    if ":" in text:
+        return ""  # "...: ...: ..." reads badly; the text gets a sentence of its own
+    if (
+        first.lower() in _LOWERABLE
+        and first[:1].isupper()
+        and (first[1:].islower() or not first[1:])
+    ):
+        return text[0].lower() + text[1:]
+    return ""
+
+
+def speaks_to_one(text: str) -> bool:
+    """True when a text addresses one customer ("your order"): not for a public post."""
+    return _SECOND_PERSON.search(text) is not None
+
+
+# GSM 03.38: the basic alphabet (one septet each) and its extension table (two septets each).
+_GSM_BASIC = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡"
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+_GSM_EXTENSION = frozenset("^{}\\[~]|€\f")
+_ASCII_NOT_BASIC = frozenset("^{}\\[~]|`")
+
+
+def gsm_units(text: str) -> int:
+    """Septets `text` takes in the GSM-7 alphabet, or -1 when it needs UCS-2."""
+    if text.isascii() and _ASCII_NOT_BASIC.isdisjoint(text):
+        return len(text)  # the usual case
+    units = 0
+    for char in text:
+        if char in _GSM_BASIC:
+            units += 1
+        elif char in _GSM_EXTENSION:
+            units += 2
+        else:
+            return -1
+    return units
+
+
+def ucs2_units(text: str) -> int:
+    """UTF-16 code units: what a UCS-2 SMS counts."""
+    return len(text) if text.isascii() else len(text.encode("utf-16-le")) // 2
+
+
+def sms_segments(text: str) -> int:
+    """How many SMS segments `text` takes."""
+    units = gsm_units(text)
+    if units < 0:
+        units = ucs2_units(text)
+        return 1 if units <= SMS_SEGMENT_UCS2 else -(-units // SMS_PART_UCS2)
+    return 1 if units <= SMS_SEGMENT else -(-units // SMS_PART)
+
+
+def sms_limits(segments: int) -> tuple[int, int]:
+    """(GSM-7 septets, UCS-2 units) that fit in `segments` segments."""
+    if segments <= 1:
+        return SMS_SEGMENT, SMS_SEGMENT_UCS2
+    return SMS_PART * segments, SMS_PART_UCS2 * segments
 
 
 def _escape(text: str) -> str:
@@ -466,11 +569,55 @@ class Templates:
 
 SlotFn = Callable[[int], Any]
 
+# Kinds whose harm is small and recoverable enough for a light touch (voice.md: never after a
+# missed occasion, a loss of money or goods, or a bereavement).
+_LIGHT_KINDS = ("late_delivery", "outage", "pricing_error", "other")
+_GOODS_KINDS = ("not_fulfilled", "lost_in_transit", "quality_defect", "other")
+_EXPRESS_GOODS_KINDS = ("not_fulfilled", "lost_in_transit", "quality_defect")
+
+# The words each kind of business uses (business.type).
+_WORDS = {
+    "store": {
+        "order": "order",
+        "ref": "order",
+        "credit": "store credit",
+        "credit_where": "to your account",
+        "place": "our store",
+        "customers": "customers",
+    },
+    "subscription": {
+        "order": "subscription",
+        "ref": "invoice",
+        "credit": "service credit",
+        "credit_where": "to your account, to come off your next invoice",
+        "place": "our service",
+        "customers": "customers",
+    },
+    "service": {
+        "order": "booking",
+        "ref": "booking",
+        "credit": "credit",
+        "credit_where": "to your account, toward your next booking",
+        "place": "our service",
+        "customers": "clients",
+    },
+}
+
+
+def incident_variant(incident: Incident) -> int:
+    """A number fixed for an incident (from its id) that picks among the built-in wordings, so
+    two incidents read differently while one incident always drafts the same text."""
+    import zlib
+
+    return zlib.crc32(incident.id.encode("utf-8"))
+
 
 class _Facts:
     """Everything the templates need that does not depend on the customer."""
 
     def __init__(self, incident: Incident, offers: Sequence[Offer]) -> None:
+        from remedy.names import greeting_names
+
         self.incident = incident
         self.offers = list(offers)
         self.currency = incident.currency
@@ -480,6 +627,7 @@ class _Facts:
             self.sender = SimpleNamespace(
                 person=True,
                 name=sender.name,
+                first=greeting_names(sender.name)[0] or sender.name,
                 role=sender.role or "",
                 company=sender.company,
                 signature=sender.name,
@@ -488,32 +636,116 @@ class _Facts:
             self.contact = SimpleNamespace(email=sender.email or "", phone=sender.phone or "")
         else:
             self.sender = SimpleNamespace(
-                person=False, name="", role="", company="", signature="Customer care", title=""
+                person=False,
+                name="",
+                first="",
+                role="",
+                company="",
+                signature="Customer care",
+                title="",
             )
             self.contact = SimpleNamespace(email="", phone="")
         self.explanation = _sentence(incident.summary or incident.title)
-        self.sms_explanation = _one_line(self.explanation)
+        public = incident.public_summary or incident.summary
+        # Without a public summary, a summary that speaks to one customer ("your order") cannot
+        # go in a post: the title (one line saying what happened) stands in, and a warning says
+        # so when a post is drafted.
+        self.public_from_title = public is None or (
+            incident.public_summary is None and speaks_to_one(public)
+        )
+        # Empty: the post says what happened in its own words, by kind (never the title: it is
+        # internal wording).
+        self.public_explanation = (
+            "" if self.public_from_title or public is None else _sentence(public)
+        )
         minutes = incident.options.personal_call.minutes.likely
+        kind = incident.kind
+        circumstance = incident.circumstance or ""
+        tone: str = incident.tone
+        if tone == "playful" and not self._light():
+            tone = "warm"
+        delivery = incident.delivery
+        promised = delivery.promised if delivery is not None else None
+        expected = delivery.expected if delivery is not None else None
+        late = (expected - promised).days if promised and expected else 0
+        customers = sum(o.customers for o in self.offers)
+        self.sms_limits = sms_limits(incident.drafts.sms_segments)
         self.common: dict[str, Any] = {
-            "kind": incident.kind,
+            "kind": kind,
             "fault": incident.fault,
-            "tone": incident.tone,
+            "tone": tone,
+            "tone_asked": incident.tone,
+            "business": incident.business.type,
+            "words": self._words(),
+            "circumstance": circumstance,
+            "sensitive": bool(circumstance),
+            "repeat": incident.repeat,
+            "variant": incident_variant(incident),
             "title": _one_line(incident.title),
+            "explanation": self.explanation,
+            "explanation_inline": _inline(self.explanation),
+            "public_explanation": self.public_explanation,
+            "public_explanation_inline": _inline(self.public_explanation)
+            if self.public_explanation
+            else "",
             "occasion": _one_line(incident.occasion or ""),
+            "occasion_public": not speaks_to_one(incident.occasion or ""),
+            # A dated occasion the goods were meant for (not a hard time the customer is in).
+            "occasion_missed": bool(incident.occasion)
+            and not circumstance
+            and kind in ("late_delivery", *_EXPRESS_GOODS_KINDS),
             "occurred_on": format_date(incident.occurred_on) if incident.occurred_on else "",
+            "occurred_short": short_date(incident.occurred_on) if incident.occurred_on else "",
+            "delivery": SimpleNamespace(
+                promised=format_date(promised) if promised else "",
+                expected=format_date(expected) if expected else "",
+                promised_short=short_date(promised) if promised else "",
+                expected_short=short_date(expected) if expected else "",
+                late_by=days_text(late) if late > 0 else "",
+            ),
             "prevention": _sentence(incident.prevention) if incident.prevention else "",
+            "prevention_inline": _inline(_sentence(incident.prevention))
+            if incident.prevention
+            else "",
             "currency": incident.currency,
             "company": self.sender.company,
             "sender": self.sender,
             "contact": self.contact,
             "call_minutes": f"{minutes:g}",
+            "affected_customers": f"{customers:,}",
         }
         # A refund is "per order" (a full refund: each customer gets back what they paid) when
         # the file sets no amount or sets the average order value; another amount is a fixed
-        # (partial) refund, the same for everyone.
+        # (partial) refund, the same for everyone, but never more than a customer paid.
         amount = incident.options.refund.amount
         self.refund_per_order = amount is None or amount == incident.affected.order_value
         self._money: dict[Decimal, str] = {}
+
+    def _words(self) -> SimpleNamespace:
+        words = dict(_WORDS[self.incident.business.type])
+        if self.incident.business.type == "subscription" and self.incident.kind in (
+            "late_delivery",
+            *_GOODS_KINDS,
+        ):
+            words["order"] = "order"  # a subscription that ships goods (a box, a kit)
+        return SimpleNamespace(**words)
+
+    def _light(self) -> bool:
+        """Whether a playful tone may stay playful: a small, recoverable harm to people who are
+        not going through something hard, this time only, and not their own mistake."""
+        incident = self.incident
+        if incident.occasion or incident.circumstance or incident.repeat:
+            return False
+        return incident.fault != "customer" and incident.kind in _LIGHT_KINDS
+
+    def tone_for(self, offer: Offer | None) -> str:
+        """The register for drafts of `offer` (None: the public post, for every offer): a
+        mispriced order that is not honored takes a deal back, a loss and no joke."""
+        tone: str = self.common["tone"]
+        if tone != "playful" or self.incident.kind != "pricing_error":
+            return tone
+        offers = [offer] if offer is not None else self.offers
+        return "playful" if offers and all(o.order_fate == "honored" for o in offers) else "warm"
 
     def money(self, amount: Decimal | None) -> str:
         """An amount in the incident's currency (cached: customers share order values)."""
@@ -527,70 +759,128 @@ class _Facts:
         return text
 
     def refund_amount(self, offer: Offer) -> Decimal | None:
-        if not offer.has("refund"):
+        """The plan's refund per order for `offer`, or None."""
+        if not offer.has("refund") and offer.order_fate not in _REFUND_FATES:
             return None
         if offer.refund_amount is not None:
             return offer.refund_amount
         return self.incident.affected.order_value
 
-    def offer_view(self, offer: Offer, call: bool, refund: Any) -> SimpleNamespace:
+    def segment_refund(self, offer: Offer) -> tuple[str, bool]:
+        """The refund a segment draft states, and whether it is everything the customer paid.
+        A fixed amount above the order value is not stated: each customer gets what they paid
+        (the mail merge caps it; the plan's notes say so)."""
+        amount = self.refund_amount(offer)
+        paid = self.incident.affected.order_value
+        if amount is None:
+            return "", self.refund_per_order
+        if self.refund_per_order:
+            return self.money(amount), True
+        if paid is not None and amount >= paid:
+            return ("" if amount > paid else self.money(amount)), True
+        return self.money(amount), False
+
+    def offer_view(self, offer: Offer, call: bool, refund: Any, full: bool) -> SimpleNamespace:
         """What one segment (or customer) is offered, as template variables."""
-        options = offer.options
-        custom = [
-            _label(offer.custom_labels.get(o, o)) for o in options if o in offer.custom_labels
-        ]
-        return self._view(
-            options, offer.segment, call, refund, self.money(offer.credit_amount), custom
-        )
+        return self._view(offer, offer.options, call, refund, full, self.money(offer.credit_amount))
 
     def public_view(self) -> SimpleNamespace:
         """What every affected customer gets (options common to all segments), for the post."""
         offers = [o for o in self.offers if o.customers > 0] or self.offers
         if not offers:
-            return self._view((), ALL, False, "", "", [])
-        common = [o for o in offers[0].options if all(x.has(o) for x in offers[1:])]
-        refunds = {self.refund_amount(o) for o in offers}
+            return self._view(None, (), False, "", True, "")
+        first = offers[0]
+        common = tuple(o for o in first.options if all(x.has(o) for x in offers[1:]))
+        refunds = {self.segment_refund(o) for o in offers}
+        refund, full = refunds.pop() if len(refunds) == 1 else ("", self.refund_per_order)
         credits = {o.credit_amount for o in offers}
-        refund = self.money(refunds.pop()) if len(refunds) == 1 else ""
         credit = self.money(credits.pop()) if len(credits) == 1 else ""
-        labels = [
-            _label(offers[0].custom_labels.get(o, o))
-            for o in common
-            if o in offers[0].custom_labels
-        ]
-        return self._view(tuple(common), ALL, False, refund, credit, labels)
+        fates = {o.order_fate for o in offers}
+        fate = fates.pop() if len(fates) == 1 else None
+        choices = {o.choice for o in offers}
+        shared = Offer(
+            segment=ALL,
+            options=common,
+            customers=sum(o.customers for o in offers),
+            custom_labels=first.custom_labels,
+            order_fate=fate,
+            on_request=tuple(o for o in first.on_request if o in common),
+            choice=choices == {True},
+        )
+        return self._view(shared, common, False, refund, full, credit)
 
     def _view(
         self,
+        offer: Offer | None,
         options: Sequence[str],
-        segment: str,
         call: bool,
         refund: Any,
+        full: bool,
         credit: str,
-        custom: list[str],
     ) -> SimpleNamespace:
+        incident = self.incident
+        kind = incident.kind
         has = set(options)
-        refund_on = "refund" in has
+        asked = set(offer.on_request) if offer is not None else set()
+        given = has - asked
+        fate = (offer.order_fate if offer is not None else None) or ""
+        custom_ids = [o for o in options if offer is not None and o in offer.custom_labels]
+        labels = {o: _label(offer.custom_labels[o]) for o in custom_ids} if offer else {}
+        upgrade = "ship_upgrade" in has
+        goods_express = upgrade and kind in _EXPRESS_GOODS_KINDS
+        proof = [o for o in asked if incident.options.get(o).proof_required]
+        refund_shown = bool(has & {"refund"}) or fate in _REFUND_FATES
+        refund_view = SimpleNamespace(
+            amount=refund if refund_shown else "",
+            full=full,
+            days=incident.options.refund.within_days or 0,
+        )
         tangible = bool(
-            has & {"honor", "refund", "ship_upgrade", "replacement", "store_credit"} or custom
+            given & {"honor", "ship_upgrade", "replacement", "store_credit"}
+            or ("refund" in given and kind != "pricing_error")
+            or [o for o in custom_ids if o in given]
+            or (fate and fate != "on_its_way")  # a late order arriving is no remedy
         )
+        expiry = incident.options.store_credit.expires_after or ""
         return SimpleNamespace(
-            segment=segment,
             options=list(options),
-            honor="honor" in has,
-            refund=refund_on,
-            refund_amount=refund if refund_on else "",
-            refund_full=self.refund_per_order,
-            ship_upgrade="ship_upgrade" in has,
-            replacement="replacement" in has,
-            store_credit="store_credit" in has,
+            fate=fate,
+            choice=bool(offer is not None and offer.choice),
+            honor="honor" in given,
+            refund="refund" in given,
+            pay_difference="pay_difference" in has,
+            replacement="replacement" in given,
+            store_credit="store_credit" in given,
+            # late_delivery (and kinds without goods to send): express shipping, on the late
+            # order itself or on the next one; elsewhere `express` sends the goods themselves.
+            express=upgrade and not goods_express and "ship_upgrade" in given,
+            express_goods=goods_express,
+            express_on=incident.options.ship_upgrade.applies_to,
+            refund_info=refund_view,
+            refund_amount=refund_view.amount,
+            refund_full=full,
             credit=credit if "store_credit" in has else "",
-            custom=custom,
+            credit_expiry=expiry,
+            custom=[labels[o] for o in custom_ids if o in given],
+            asked=SimpleNamespace(
+                any=bool(asked),
+                refund="refund" in asked,
+                store_credit="store_credit" in asked,
+                express="ship_upgrade" in asked and not goods_express,
+                replacement="replacement" in asked,
+                custom=[labels[o] for o in custom_ids if o in asked],
+                proof=bool(proof),
+            ),
             call=call,
-            refund_or_reship=refund_on and bool(has & {"ship_upgrade", "replacement"}),
+            caller=(offer.caller if offer is not None else None) or "support",
+            caller_me=bool(offer is not None and offer.caller == "founder" and self.sender.person),
             tangible=tangible,
-            apology_only=not tangible,
+            apology_only=not tangible and not asked,
         )
+
+
+# Order fates that return the customer's money (a refund is stated with them).
+_REFUND_FATES = ("cancelled_refunded", "pay_difference", "refund_or_goods", "refunded")
 
 
 def _customer_view(shape: int, slot: SlotFn, generic: bool) -> SimpleNamespace:
@@ -600,8 +890,10 @@ def _customer_view(shape: int, slot: SlotFn, generic: bool) -> SimpleNamespace:
     return SimpleNamespace(
         name=pick(F_NAME),
         first_name=pick(F_FIRST),
+        formal_name=pick(F_FORMAL),
         order_id=pick(F_ORDER_ID),
         order_value=pick(F_ORDER_VALUE),
+        has_email=generic or bool(shape & B_EMAIL),
         generic=generic,
     )
 
@@ -618,14 +910,15 @@ class _Variant:
     template computes with customer fields), every fill is a full render.
     """
 
-    __slots__ = ("built", "counts", "direct", "fast", "jparts", "make", "name", "on_slow", "parts",
-                 "positions", "static_len", "templates", "tidy", "verified")  # fmt: skip
+    __slots__ = ("built", "counts", "direct", "fast", "jparts", "make", "name", "on_slow",
+                 "parts", "positions", "static_gsm", "static_ucs2", "templates", "tidy",
+                 "verified")  # fmt: skip
 
     def __init__(
         self,
         templates: Templates,
         name: str,
-        make: Callable[[SlotFn, bool], dict[str, Any]],
+        make: Callable[[SlotFn], dict[str, Any]],
         tidy: Callable[[str], str],
         *,
         direct: bool = False,
@@ -633,7 +926,7 @@ class _Variant:
     ) -> None:
         self.templates = templates
         self.name = name
-        self.make = make  # (slot function, compact) -> context
+        self.make = make  # slot function -> context
         self.tidy = tidy
         self.direct = direct  # render every fill (one-off drafts: a skeleton would cost more)
         self.on_slow = on_slow
@@ -642,7 +935,8 @@ class _Variant:
         self.parts: list[str] = []  # the skeleton: fixed text, with holes at `positions`
         self.jparts: list[str] = []  # the same, JSON-escaped once for JSONL output
         self.positions: tuple[tuple[int, int], ...] = ()  # (index in parts, field index)
-        self.static_len = 0
+        self.static_gsm = 0  # SMS size of the fixed text: GSM-7 septets (-1: needs UCS-2)
+        self.static_ucs2 = 0  # and UTF-16 code units
         self.counts: dict[int, int] = {}
         self.verified = False
 
@@ -660,7 +954,7 @@ class _Variant:
         for tag in _MARKER_TAGS:
             probe = _Probe(tag)
             try:
-                text = self.templates.render(self.name, self.make(probe.slot, False))
+                text = self.templates.render(self.name, self.make(probe.slot))
             except (InputError, _SlotMisuse):
                 if probe.misused:
                     return  # computes with a customer field: render each message in full
@@ -685,13 +979,15 @@ class _Variant:
         self.jparts = [_escape(part) for part in parts]
         self.positions = tuple(positions)
         self.fast = True
-        self.static_len = sum(len(s) for s in statics)
+        septets = [gsm_units(s) for s in statics]
+        self.static_gsm = -1 if -1 in septets else sum(septets)
+        self.static_ucs2 = sum(ucs2_units(s) for s in statics)
         for index in fields:
             self.counts[index] = self.counts.get(index, 0) + 1
 
-    def render(self, values: Sequence[str], compact: bool = False) -> str:
+    def render(self, values: Sequence[str]) -> str:
         """A full render with real values (the slow path, and the reference for verification)."""
-        return self.tidy(self.templates.render(self.name, self.make(lambda i: values[i], compact)))
+        return self.tidy(self.templates.render(self.name, self.make(lambda i: values[i])))
 
     def fill(self, values: Sequence[str]) -> str:
         """This variant's text for one set of values."""
@@ -724,82 +1020,68 @@ class _Variant:
 
 
 class _SmsFitter:
-    """Fits one SMS variant pair (normal, compact) to 160/320 characters for given values."""
+    """Picks, for one customer, the fullest SMS wording that fits the incident's segments.
 
-    def __init__(self, normal: _Variant, compact: _Variant, explanation: str, where: str) -> None:
-        self.variants = (normal, compact)
-        self.explanation = explanation
+    `sms.j2` is rendered at `SMS_LEVELS` levels, from the fullest wording (0) to the barest (5):
+    the first three carry every remedy, the others the order's outcome or only the apology, and
+    point to the email (or a reply) for the rest. Every level is made of whole sentences, so
+    nothing is ever cut. The size is counted as a phone counts it: GSM-7 septets, or UTF-16 units
+    when a character (in a name, say) is outside the GSM alphabet. When not even the barest
+    wording fits (a very long company name), it is used anyway and `warnings` says how many
+    segments it takes.
+    """
+
+    def __init__(self, levels: Sequence[_Variant], limits: tuple[int, int], where: str) -> None:
+        self.levels = levels
+        self.gsm_limit, self.ucs2_limit = limits
         self.where = where
-        self._cuts: dict[int, str] = {}
-
-    def _cut(self, budget: int) -> str:
-        text = self._cuts.get(budget)
-        if text is None:
-            text = self._cuts[budget] = _cut(self.explanation, budget)
-        return text
-
-    def _choose(self, fixed: int, count: int) -> int | None:
-        """The explanation budget per occurrence, or None when it does not fit."""
-        full = len(self.explanation)
-        if count == 0:
-            return 0 if fixed <= SMS_MAX else None
-        for target in (SMS_SEGMENT, SMS_MAX):
-            if fixed + count * full <= target:
-                return full
-            if fixed + count * MIN_EXPLANATION <= target:
-                return (target - fixed) // count
-        return None
+        self.warnings: list[str] = []
 
     def fill(self, values: list[str]) -> str:
-        for compact, variant in enumerate(self.variants):
-            if variant.ready():
-                fixed = variant.static_len
-                for index, times in variant.counts.items():
-                    if index != F_EXPLANATION:
-                        fixed += times * len(values[index])
-                count = variant.counts.get(F_EXPLANATION, 0)
-                budget = self._choose(fixed, count)
-                if budget is None:
+        # Sizes are added up from the skeleton's fixed text and the customer's values, each
+        # value measured once (-2: not yet): no text is built until a level fits.
+        units = [-2] * len(values)
+        for variant in self.levels:
+            if variant.fast or variant.ready():
+                gsm = variant.static_gsm
+                if gsm > self.gsm_limit:
+                    continue  # the fixed text alone is too long (in UCS-2 it is longer still)
+                if gsm >= 0:
+                    for index, times in variant.counts.items():
+                        size = units[index]
+                        if size == -2:
+                            size = units[index] = gsm_units(values[index])
+                        if size < 0:
+                            gsm = -1
+                            break
+                        gsm += times * size
+                if gsm >= 0:
+                    if gsm <= self.gsm_limit:
+                        return variant.fill(values)
                     continue
-                values[F_EXPLANATION] = self._cut(budget)
-                text = variant.fill(values)
-                if len(text) <= SMS_MAX:
-                    return text
-            text_or_none = self._fit_slow(variant, values, bool(compact))
-            if text_or_none is not None:
-                return text_or_none
-        raise InputError(
-            f"{self.where}: the SMS needs more than {SMS_MAX} characters for the offer and the "
-            f"contact alone (shorten the custom option labels, or the sender's name or email)"
-        )
-
-    def _fit_slow(self, variant: _Variant, values: list[str], compact: bool) -> str | None:
-        """Fit by rendering: binary search on the explanation's length (any template)."""
-
-        def render(budget: int) -> str:
-            values[F_EXPLANATION] = self._cut(budget)
-            return variant.render(values, compact)
-
-        full = len(self.explanation)
-        text = render(full)
-        if len(text) <= SMS_SEGMENT:
-            return text
-        for target in (SMS_SEGMENT, SMS_MAX):
-            if target == SMS_MAX and len(text) <= SMS_MAX:
-                return text
-            shortest = render(MIN_EXPLANATION)
-            if len(shortest) > target:
+                ucs2 = variant.static_ucs2
+                for index, times in variant.counts.items():
+                    ucs2 += times * ucs2_units(values[index])
+                if ucs2 <= self.ucs2_limit:
+                    return variant.fill(values)
                 continue
-            low, high, best = MIN_EXPLANATION + 1, full, shortest
-            while low <= high:
-                middle = (low + high) // 2
-                candidate = render(middle)
-                if len(candidate) <= target:
-                    best, low = candidate, middle + 1
-                else:
-                    high = middle - 1
-            return best
-        return None
+            text = variant.render(values)
+            if self._fits(text):
+                return text
+        text = self.levels[-1].fill(values)
+        if not self._fits(text) and not self.warnings:
+            self.warnings.append(
+                f"{self.where}: the shortest SMS takes {sms_segments(text)} segments "
+                f"({len(text)} characters): shorten the sender's name or company, or allow "
+                "more with drafts.sms_segments"
+            )
+        return text
+
+    def _fits(self, text: str) -> bool:
+        units = gsm_units(text)
+        if units >= 0:
+            return units <= self.gsm_limit
+        return ucs2_units(text) <= self.ucs2_limit
 
 
 def _check_email(subject: str, body: str, prevention: bool) -> ApologyCheck:
@@ -835,15 +1117,29 @@ class _Drafter:
     """Drafts for one incident and plan: compiled templates, facts, and a cache of variants."""
 
     def __init__(
-        self, incident: Incident, offers: Sequence[Offer], templates_dir: str | Path | None
+        self,
+        incident: Incident,
+        offers: Sequence[Offer],
+        templates_dir: str | Path | None,
+        plan_offers: Sequence[Offer] | None = None,
     ) -> None:
         self.incident = incident
-        self.offers = list(offers)
+        self.offers = list(offers)  # what is drafted (in a mail merge: the floor's offers too)
         self.templates = templates_for(templates_dir)
-        self.facts = _Facts(incident, offers)
+        # The facts (how many were affected, the register) come from the plan's offers.
+        self.facts = _Facts(incident, offers if plan_offers is None else plan_offers)
         self.prevention = incident.prevention is not None
         self._bundles: dict[tuple[int, int, bool, bool], _Bundle] = {}
         self.slow: set[str] = set()  # templates rendered in full for each customer
+
+    @property
+    def warnings(self) -> list[str]:
+        """What the drafts could not do as asked (an SMS over its segments), once each."""
+        seen: dict[str, None] = {}
+        for bundle in self._bundles.values():
+            for warning in bundle.sms.warnings if bundle.sms is not None else ():
+                seen.setdefault(warning)
+        return list(seen)
 
     def context(
         self,
@@ -851,16 +1147,18 @@ class _Drafter:
         offer_view: Callable[[SlotFn], SimpleNamespace],
         shape: int,
         generic: bool,
-    ) -> Callable[[SlotFn, bool], dict[str, Any]]:
+        level: int = 0,
+        tone: str | None = None,
+    ) -> Callable[[SlotFn], dict[str, Any]]:
         facts = self.facts
-        sms = channel == "sms"
+        register = tone or facts.common["tone"]
 
-        def make(slot: SlotFn, compact: bool) -> dict[str, Any]:
+        def make(slot: SlotFn) -> dict[str, Any]:
             return {
                 **facts.common,
+                "tone": register,
                 "channel": channel,
-                "compact": compact,
-                "explanation": slot(F_EXPLANATION) if sms else facts.explanation,
+                "level": level,
                 "offer": offer_view(slot),
                 "customer": _customer_view(shape, slot, generic),
             }
@@ -897,36 +1195,51 @@ class _Bundle:
                 if offer is None:
                     return facts.public_view()
                 refund = slot(F_REFUND) if shape & (1 << F_REFUND) else ""
-                return facts.offer_view(offer, with_call, refund)
+                return facts.offer_view(offer, with_call, refund, bool(shape & B_REFUND_FULL))
 
             return view
 
+        tone = facts.tone_for(offer)
+
         def variant(name: str, channel: str, tidy: Callable[[str], str]) -> _Variant:
-            make = drafter.context(channel, view_for(call and channel == "email"), shape, generic)
+            make = drafter.context(
+                channel, view_for(call and channel == "email"), shape, generic, tone=tone
+            )
             return _Variant(templates, name, make, tidy, direct=generic, on_slow=drafter.slow.add)
 
+        self.sms: _SmsFitter | None = None
         if offer is None:
             self.post = variant("post.j2", "post", _tidy)
             return
         self.subject = variant("email_subject.j2", "email", _one_line)
         self.body = variant("email_body.j2", "email", _tidy)
         self.phone = variant("phone_script.j2", "phone", _tidy)
-        # The SMS always uses a skeleton: its length arithmetic needs one.
-        sms_ctx = drafter.context("sms", view_for(False), shape, generic)
-        normal = _Variant(templates, "sms.j2", sms_ctx, _one_line, on_slow=drafter.slow.add)
-        compact = _Variant(templates, "sms.j2", lambda s, c: sms_ctx(s, True), _one_line)
-        self.sms = _SmsFitter(normal, compact, facts.sms_explanation, templates.origin("sms.j2"))
+        # The SMS always uses skeletons (one per level): its size arithmetic needs them.
+        levels = [
+            _Variant(
+                templates,
+                "sms.j2",
+                drafter.context("sms", view_for(False), shape, generic, level, tone),
+                _one_line,
+                direct=generic,  # one-off drafts render each level once, and measure it
+                on_slow=drafter.slow.add if level == 0 else None,
+            )
+            for level in range(SMS_LEVELS)
+        ]
+        where = f"{templates.origin('sms.j2')} ({self.segment})"
+        self.sms = _SmsFitter(levels, facts.sms_limits, where)
         self.email_check = self.sms_check = self.phone_check = _NOT_CHECKED
 
     def check(self) -> None:
         """The apology checks, once, on the text with placeholders for the customer's fields."""
         if self.email_check is not _NOT_CHECKED:
             return
-        sample = [*_PLACEHOLDERS, self.drafter.facts.sms_explanation]
+        sample = list(_PLACEHOLDERS)
         prevention = self.drafter.prevention
         self.email_check = _check_email(
             self.subject.fill(sample), self.body.fill(sample), prevention
         )
+        assert self.sms is not None
         self.sms_check = lint_text(self.sms.fill(list(sample)), channel="sms")
         self.phone_check = lint_text(
             self.phone.fill(sample), prevention_given=prevention, channel="phone"
@@ -944,20 +1257,47 @@ PUBLIC_POST_MIN_CUSTOMERS = 20
 # --- segment drafts --------------------------------------------------------------------------
 
 
+def not_ready_to_send(incident: Incident) -> str:
+    """Why the drafts of `incident` must not go to customers as they are, in one line, or "":
+    no sender (an unsigned message reads as phishing), or text the starter file left to be
+    replaced."""
+    from remedy.starter import placeholders
+
+    reasons = []
+    if incident.sender is None:
+        reasons.append(
+            "sender: the incident has no sender, so the drafts are unsigned (add sender: with a "
+            "name, company and email)"
+        )
+    keys = [key for key, _ in placeholders(incident)]
+    if keys:
+        reasons.append(
+            f"{', '.join(keys)}: still the starter's placeholder text (replace it; "
+            "remedy check shows where)"
+        )
+    return "; ".join(reasons)
+
+
 def draft_messages(
-    incident: Incident, offers: Sequence[Offer], *, templates_dir: str | Path | None = None
+    incident: Incident,
+    offers: Sequence[Offer],
+    *,
+    templates_dir: str | Path | None = None,
+    warnings: list[str] | None = None,
 ) -> list[Message]:
     """The drafts for a plan: per segment an email, an SMS and (with calls) a phone script, in
     plan order, then one public post (segment "all") unless the incident is a private matter
-    of fewer than `PUBLIC_POST_MIN_CUSTOMERS` customers. Each carries its apology check."""
+    of fewer than `PUBLIC_POST_MIN_CUSTOMERS` customers. Each carries its apology check.
+    What could not be drafted as asked (an SMS longer than its segments) is appended to
+    `warnings` when a list is given."""
     drafter = _Drafter(incident, offers, templates_dir)
     facts = drafter.facts
     messages: list[Message] = []
     prevention = drafter.prevention
     for index, offer in enumerate(drafter.offers):
-        refund = facts.money(facts.refund_amount(offer))
-        shape = (1 << F_REFUND) if refund else 0
-        values = ["", "", "", "", refund, facts.sms_explanation]
+        refund, full = facts.segment_refund(offer)
+        shape = ((1 << F_REFUND) if refund else 0) | (B_REFUND_FULL if full else 0)
+        values = ["", "", "", "", "", refund]
         everyone_called = offer.calls > 0 and offer.calls >= offer.customers
         bundle = drafter.bundle(index, shape, everyone_called, True)
         subject = bundle.subject.fill(values)
@@ -973,6 +1313,7 @@ def draft_messages(
                 _check_email(subject, body, prevention),
             )
         )
+        assert bundle.sms is not None
         sms = bundle.sms.fill(list(values))
         messages.append(
             Message("sms", offer.segment, None, sms, None, None, lint_text(sms, channel="sms"))
@@ -990,11 +1331,18 @@ def draft_messages(
                     lint_text(script, prevention_given=prevention, channel="phone"),
                 )
             )
+    if warnings is not None:
+        warnings.extend(drafter.warnings)
     if sum(offer.customers for offer in drafter.offers) < PUBLIC_POST_MIN_CUSTOMERS:
         # One grieving customer or one stolen parcel is a private matter, not a public one.
         return messages
+    if warnings is not None and facts.public_from_title:
+        warnings.append(
+            "the public post says only what kind of failure it was: the summary speaks to one "
+            "customer (add public_summary, in the third person, to say what happened)"
+        )
     post_bundle = _Bundle(drafter, -1, 0, False, True)
-    post = post_bundle.post.fill(["", "", "", "", "", facts.sms_explanation])
+    post = post_bundle.post.fill([""] * N_FIELDS)
     messages.append(
         Message(
             "post",
@@ -1051,7 +1399,9 @@ class CustomerMerge:
             raise ValueError("floor_offers needs one offer per segment of the plan")
         # holdout(customer_id, offer index) -> True for a holdout customer (remedy.holdouts).
         self.holdout: Callable[[str, int], bool] | None = None
-        self.drafter = _Drafter(incident, [*self.offers, *self.floor_offers], templates_dir)
+        self.drafter = _Drafter(
+            incident, [*self.offers, *self.floor_offers], templates_dir, plan_offers=self.offers
+        )
         self.customers = 0
         self.messages = 0
         self.by_channel: dict[str, int] = {c: 0 for c in CHANNELS if c != "post"}
@@ -1081,6 +1431,11 @@ class CustomerMerge:
     @property
     def slow_templates(self) -> list[str]:
         return sorted(self.drafter.slow)
+
+    @property
+    def warnings(self) -> list[str]:
+        """What could not be drafted as asked (an SMS longer than its segments), once each."""
+        return self.drafter.warnings
 
     def __iter__(self) -> Iterator[Message]:
         return self._run(json=False)  # type: ignore[return-value]
@@ -1203,18 +1558,19 @@ class CustomerMerge:
         facts = self.drafter.facts
         offers = self.offers
         index = {o.segment: i for i, o in enumerate(offers)}
+        # The plan's refund per offer (None: no refund), and what a customer without an order
+        # value is told (the segment draft's wording); the floor's (holdout) offers follow.
         drafted = self.drafter.offers  # the plan's offers, then the floor's (holdout) ones
-        refunds = [facts.money(facts.refund_amount(o)) for o in drafted]
-        has_refund = [o.has("refund") for o in drafted]
+        plan_refunds = [facts.refund_amount(o) for o in drafted]
+        segment_refunds = [facts.segment_refund(o) for o in drafted]
         held = self.holdout
         floors = len(offers)
         floor_calls = [o.calls > 0 for o in self.floor_offers]
         per_order = facts.refund_per_order
         money = facts.money
         money_cache = facts._money
+        formal = facts.common["tone"] == "formal"
         bundles: dict[tuple[int, int, bool], _Bundle] = {}
-        explanation = facts.sms_explanation
-        j_explanation = _escape(explanation)
         make = _message
         escape = _escape_value
         self._reader = reader = self._reader_for(quiet=dry)
@@ -1240,23 +1596,46 @@ class CustomerMerge:
                     arm = "holdout"  # the obligation floor and the apology only
                     call = call and floor_calls[offer_index]
                     offer_index += floors
-                first = name.partition(" ")[0]
-                if len(first) > MAX_FIRST_NAME:
-                    first = ""
+                if formal:
+                    first, formal_name = greeting_names(name)
+                else:
+                    # remedy.names.first_name's short path, inlined: "Ann Lee" -> "Ann".
+                    first, space, rest = name.partition(" ")
+                    if not (
+                        space
+                        and first.istitle()
+                        and first.isalpha()
+                        and len(first) <= MAX_FIRST_NAME
+                        and rest[:1].isupper()
+                        and "," not in rest
+                        and first.lower() not in TITLES
+                    ):
+                        first = greeting_names(name)[0]
+                    formal_name = ""
                 if amount is None:
                     order_value = ""
                 else:
                     order_value = money_cache.get(amount) or money(amount)
-                if has_refund[offer_index]:
-                    refund = order_value if per_order and order_value else refunds[offer_index]
+                plan_refund = plan_refunds[offer_index]
+                if plan_refund is None:
+                    refund, full = "", False
+                elif amount is None:
+                    refund, full = segment_refunds[offer_index]
+                    if per_order:
+                        refund = ""  # "what you paid": the plan's average is not their order
+                elif per_order or amount <= plan_refund:
+                    refund, full = order_value, True  # never more than they paid
                 else:
-                    refund = ""
+                    refund, full = money(plan_refund), False
                 shape = (
                     (name != "")
-                    | (first != "") << 1
-                    | (order_id != "") << 2
-                    | (order_value != "") << 3
-                    | (refund != "") << 4
+                    | (first != "") << F_FIRST
+                    | (formal_name != "") << F_FORMAL
+                    | (order_id != "") << F_ORDER_ID
+                    | (order_value != "") << F_ORDER_VALUE
+                    | (refund != "") << F_REFUND
+                    | (B_REFUND_FULL if full else 0)
+                    | (B_EMAIL if email is not None else 0)
                 )
                 key = (offer_index, shape, call)
                 bundle = bundles.get(key)
@@ -1264,19 +1643,17 @@ class CustomerMerge:
                     bundle = bundles[key] = self.drafter.bundle(offer_index, shape, call, False)
                     bundle.check()
                     self._note_checks(bundle, arm)
-                values = [name, first, order_id, order_value, refund, explanation]
+                values = [name, first, formal_name, order_id, order_value, refund]
                 segment = bundle.segment
                 customers += 1
                 if json:
                     probe = name + order_id + ident + (email or "")
                     if not ('"' in probe or "\\" in probe or not probe.isprintable()):
                         # the usual case: nothing to escape in this customer's fields
-                        jvalues = values.copy()
-                        jvalues[F_EXPLANATION] = j_explanation
+                        jvalues = values
                         j_id, j_email = ident, email or ""
                     else:
-                        jvalues = [escape(v) for v in values[:F_EXPLANATION]]
-                        jvalues.append(j_explanation)
+                        jvalues = [escape(v) for v in values]
                         j_id, j_email = escape(ident), escape(email or "")
                     head = f'{{"customer_id":"{j_id}","segment":"{bundle.j_segment}","arm":"{arm}",'
                 if email is not None:
@@ -1300,8 +1677,7 @@ class CustomerMerge:
                         )
                 if phone is not None:
                     sms += 1
-                    text = bundle.sms.fill(values)
-                    values[F_EXPLANATION] = explanation
+                    text = bundle.sms.fill(values)  # type: ignore[union-attr]
                     if json:
                         yield (
                             f'{head}"channel":"sms","to":"{escape(phone)}",'

@@ -54,6 +54,11 @@ Fault = Literal["ours", "partner", "customer"]
 Tone = Literal["warm", "formal", "playful"]
 Caller = Literal["founder", "support"]
 Scope = Literal["incident", "segment"]
+BusinessType = Literal["store", "subscription", "service"]
+Circumstance = Literal["bereavement", "illness", "hardship"]
+AppliesTo = Literal["this_order", "next_order"]
+# `never`, or a period such as `12 months` (days, weeks, months or years).
+EXPIRY = re.compile(r"^(?:never|[1-9][0-9]{0,3} (?:day|week|month|year)s?)$")
 
 BUILTIN_OPTIONS = (
     "apology_only",
@@ -69,6 +74,8 @@ BUILTIN_OPTIONS = (
 # and asking customers to pay more is a choice a founder makes, not a default.
 OPT_IN_OPTIONS = ("personal_call", "pay_difference")
 Notice = Literal["email", "mail"]
+# Kinds where an order is (or will be) delivered: delivery dates apply.
+DELIVERY_KINDS = ("late_delivery", "not_fulfilled", "lost_in_transit", "quality_defect")
 
 # Numbers beyond these are typos or attacks, not incidents.
 MAX_CUSTOMERS = 100_000_000
@@ -248,6 +255,13 @@ class Business(Strict):
         200, description="Cost of a founder's or executive's hour, for personal calls."
     )
     budget: Money | None = Field(None, description="Optional cap on the plan's total cost.")
+    type: BusinessType = Field(
+        "store",
+        description=(
+            "What the company sells, for the drafts' words: store (orders, parcels, store "
+            "credit), subscription (accounts, invoices, service credit) or service (bookings)."
+        ),
+    )
 
 
 class Assumptions(Strict):
@@ -377,6 +391,14 @@ class RefundOption(OptionBase):
         default_factory=lambda: Estimate.exact(0.30),
         description="Cost of processing one refund (card fees are generally not returned).",
     )
+    within_days: int | None = Field(
+        None,
+        ge=1,
+        le=90,
+        description=(
+            "Working days for a refund to reach the customer; the drafts say it only when given."
+        ),
+    )
 
 
 class ShipUpgradeOption(OptionBase):
@@ -388,6 +410,14 @@ class ShipUpgradeOption(OptionBase):
         description=(
             "What the faster shipping is worth to the customer (its retail price), per order; "
             "without it the upgrade is taken to make good the customer's loss."
+        ),
+    )
+    applies_to: AppliesTo = Field(
+        "this_order",
+        description=(
+            "late_delivery: whether the late order itself is sped up (this_order) or the "
+            "customer's next order ships express (next_order). Elsewhere the upgrade sends the "
+            "goods themselves."
         ),
     )
 
@@ -410,6 +440,26 @@ class StoreCreditOption(OptionBase):
         default_factory=lambda: Estimate.exact(0.6),
         description="Share of credit that customers actually redeem.",
     )
+    expires_after: str | None = Field(
+        None,
+        max_length=20,
+        pattern=EXPIRY.pattern,
+        description=(
+            "`never`, or how long the credit lasts (`12 months`, `90 days`); the drafts say "
+            "nothing about expiry unless this is given."
+        ),
+        examples=["never", "12 months"],
+    )
+
+    @field_validator("expires_after", mode="before")
+    @classmethod
+    def _expiry(cls, value: Any) -> Any:
+        if isinstance(value, str) and not EXPIRY.match(value.strip()):
+            raise ValueError(
+                f"'{value}' is not a period: write never, or a number and days, weeks, months "
+                "or years (e.g. 12 months)"
+            )
+        return value
 
 
 class ReplacementOption(OptionBase):
@@ -556,6 +606,36 @@ class Sender(Strict):
     phone: str | None = Field(None, max_length=40, pattern=r"^[0-9+().\- ]{3,40}$")
 
 
+class Delivery(Strict):
+    """The delivery dates of a late (or re-sent) order, for the drafts to state."""
+
+    promised: dt.date | None = Field(None, description="The delivery date the customer was given.")
+    expected: dt.date | None = Field(None, description="The new expected delivery date.")
+
+    @model_validator(mode="after")
+    def _in_order(self) -> Delivery:
+        if self.promised and self.expected and self.expected < self.promised:
+            raise ValueError(
+                f"expected ({self.expected}) is before promised ({self.promised}): a late "
+                "delivery arrives after the promised date (swap them?)"
+            )
+        return self
+
+
+class Drafts(Strict):
+    """How the messages are drafted."""
+
+    sms_segments: int = Field(
+        1,
+        ge=1,
+        le=3,
+        description=(
+            "SMS length in segments (1: at most 160 GSM-7 characters, or 70 when the text needs "
+            "characters outside that alphabet)."
+        ),
+    )
+
+
 class Incident(Strict):
     """One incident: what went wrong, who it hit, what the company can do, who signs."""
 
@@ -584,6 +664,24 @@ class Incident(Strict):
         None, description="A dated occasion the failure made the customer miss."
     )
     repeat: bool = Field(False, description="These customers were hit by a failure recently.")
+    circumstance: Circumstance | None = Field(
+        None,
+        description=(
+            "The customer is living through something hard (bereavement, illness, hardship): "
+            "the drafts open with sympathy, never joke, and keep the practical matter small."
+        ),
+    )
+    delivery: Delivery | None = Field(
+        None,
+        description="late_delivery and re-sent goods: the promised and the new delivery date.",
+    )
+    public_summary: Text | None = Field(
+        None,
+        description=(
+            "What happened, in the third person, for the public post (default: `summary`, "
+            "when it does not speak to one customer)."
+        ),
+    )
     currency: str = Field("USD", pattern=r"^[A-Z]{3}$", description="ISO 4217 code.")
     affected: Affected = Field(default_factory=Affected)
     business: Business = Field(default_factory=Business)
@@ -603,6 +701,7 @@ class Incident(Strict):
     prevention: Text | None = Field(
         None, description="A concrete step already taken so it won't recur."
     )
+    drafts: Drafts = Field(default_factory=Drafts)
 
     @model_validator(mode="after")
     def _consistent(self) -> Incident:
@@ -614,6 +713,11 @@ class Incident(Strict):
             )
         if self.affected.list_price is not None and self.kind != "pricing_error":
             raise ValueError("affected.list_price: applies to pricing_error only (remove it)")
+        if self.delivery is not None and self.kind not in DELIVERY_KINDS:
+            raise ValueError(
+                f"delivery: applies to {', '.join(DELIVERY_KINDS)} only (remove it, or check "
+                "the kind)"
+            )
         self._check_segments()
         self._check_money_places()
         return self

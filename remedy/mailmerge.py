@@ -234,6 +234,7 @@ class MergeReport:
     skipped_messages: int = 0  # not written: SMS and phone scripts in eml format
     limited: bool = False  # stopped at `limit` messages
     slow_templates: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # e.g. an SMS longer than its segments
 
     @property
     def failed_checks(self) -> list[tuple[str, str, ApologyCheck]]:
@@ -251,6 +252,7 @@ class MergeReport:
             "skipped_messages": self.skipped_messages,
             "limited": self.limited,
             "slow_templates": list(self.slow_templates),
+            "warnings": list(self.warnings),
             "checks": [
                 {"segment": s, "channel": c, **check.as_dict()}
                 for (s, c), check in self.checks.items()
@@ -364,6 +366,7 @@ def merge(
     report.by_channel = dict(run.by_channel)
     report.checks = dict(run.checks)
     report.slow_templates = run.slow_templates
+    report.warnings = run.warnings
     return report
 
 

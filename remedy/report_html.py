@@ -119,11 +119,11 @@ def _history_samples(
     names: Sequence[str], incident: Incident, clv_by_customer: Mapping[str, float]
 ) -> dict[str, Any]:
     """Per-segment CLV of the affected customers, as the planner valued them
-    (`remedy.valuation`): value tiers by rank, named segments by the customers file's column;
+    (`remedy.history`): value tiers by rank, named segments by the customers file's column;
     a segment whose CLV the file gives itself keeps the estimate."""
     import numpy as np
 
-    from remedy.valuation import TIERS, affected_clv
+    from remedy.history import TIERS, affected_clv
 
     found = affected_clv(incident, clv_by_customer)
     if found is None:

@@ -1299,8 +1299,8 @@ def assumptions_yaml(review: Review) -> str:
 
 
 # --- rendering -------------------------------------------------------------------------------
-# One JSON-ready dict (`Review.to_json`) is the source of every format; an HTML page renders
-# the same dict (register it in RENDERERS).
+# One JSON-ready dict (`Review.to_json`) is the source of every format; the HTML page
+# (`remedy.review_html`, registered in RENDERERS) renders the same dict.
 
 
 def _fit_json(result: ClvResult) -> dict[str, Any]:
@@ -1549,7 +1549,18 @@ def to_markdown(review: Review) -> str:
     return "\n".join(lines) + "\n"
 
 
-RENDERERS: dict[str, Callable[[Review], str]] = {"table": to_text, "markdown": to_markdown}
+def to_html(review: Review) -> str:
+    """One self-contained HTML page with a chart (`remedy.review_html`; imports matplotlib)."""
+    from remedy.review_html import review_to_html
+
+    return review_to_html(review)
+
+
+RENDERERS: dict[str, Callable[[Review], str]] = {
+    "table": to_text,
+    "markdown": to_markdown,
+    "html": to_html,
+}
 
 
 # --- helpers ---------------------------------------------------------------------------------

@@ -1,15 +1,25 @@
-"""A starter incident file for `remedy new`: valid as written, commented for the founder."""
+"""A starter incident file for `remedy new`: valid as written, commented for the founder.
+
+The starter plans straight away, but some of its text is only there to be replaced: the
+summary's instruction, and the sender's name, company and email when the flags did not give
+them. `placeholders(incident)` finds what is still left, so `remedy check` can warn and
+`remedy drafts` can refuse: a placeholder must never reach a customer.
+"""
 
 from __future__ import annotations
 
 import json
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from remedy.incident import KINDS
 
-# The default loss a customer suffers and the options that usually fit, by kind; the founder
-# edits them, but the starter must already validate and plan.
+if TYPE_CHECKING:
+    from remedy.incident import Incident
+
+# What the starter's summary says, by kind; the founder rewrites it, but the starter must
+# already validate and plan.
 _SUMMARIES = {
     "pricing_error": "A pricing mistake sold items far below their price.",
     "late_delivery": "Orders arrived later than we promised.",
@@ -22,6 +32,14 @@ _SUMMARIES = {
 }
 
 
+# Text written only to be replaced (kept distinctive so that `placeholders` cannot mistake a real
+# value for one).
+SUMMARY_NOTE = "(Say what happened, in plain words: drafts quote it.)"
+PLACEHOLDER_COMPANY = "Your Company"
+PLACEHOLDER_NAME = "Your Name"
+PLACEHOLDER_EMAIL = "you@example.com"
+
+
 @dataclass(frozen=True)
 class Starter:
     """What `remedy new` asks for; everything has a sensible default."""
@@ -29,10 +47,10 @@ class Starter:
     kind: str = "late_delivery"
     customers: int = 100
     order_value: str = "50.00"
-    company: str = "Example Co"
-    sender_name: str = "Alex"
+    company: str = PLACEHOLDER_COMPANY
+    sender_name: str = PLACEHOLDER_NAME
     role: str = "Founder"
-    email: str = "support@example.com"
+    email: str = PLACEHOLDER_EMAIL
     title: str = ""
     id: str = ""
     clv: str = "[100, 200, 400]"
@@ -67,7 +85,7 @@ def starter_text(starter: Starter, filename: str | None = None) -> str:
         f"kind: {starter.kind}              # {' | '.join(KINDS)}",
         "fault: ours                      # ours | partner | customer",
         "summary: >",
-        f"  {_SUMMARIES[starter.kind]} (Say what happened, in plain words: drafts quote it.)",
+        f"  {_SUMMARIES[starter.kind]} {SUMMARY_NOTE}",
         "currency: USD",
         "",
         "affected:",
@@ -96,3 +114,25 @@ def starter_text(starter: Starter, filename: str | None = None) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def placeholders(incident: Incident) -> list[tuple[str, str]]:
+    """(key, text) for each field that still holds the starter's placeholder text."""
+    found: list[tuple[str, str]] = []
+    for key, text in (
+        ("summary", incident.summary),
+        ("public_summary", incident.public_summary),
+        ("prevention", incident.prevention),
+    ):
+        if text and SUMMARY_NOTE in text:
+            found.append((key, SUMMARY_NOTE))
+    sender = incident.sender
+    if sender is not None:
+        for key, value, placeholder in (
+            ("sender.name", sender.name, PLACEHOLDER_NAME),
+            ("sender.company", sender.company, PLACEHOLDER_COMPANY),
+            ("sender.email", sender.email, PLACEHOLDER_EMAIL),
+        ):
+            if value == placeholder:
+                found.append((key, placeholder))
+    return found

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from remedy.cli import app
 
-from .test_valuation import write_history
+from .test_history import write_history
 
 
 def history(tmp_path: Path, customers: int = 400) -> Path:

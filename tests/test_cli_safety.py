@@ -286,6 +286,9 @@ segments:
     share: 0.9
 customers:
   file: customers.csv
+sender:                      # remedy drafts refuses unsigned messages
+  name: Maya
+  company: Stitched Moments
 """
 
 

@@ -263,10 +263,10 @@ def test_out_of_core_summary_under_a_memory_cap(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("kind", ["parquet", "gz", "summary"])
 def test_an_incident_may_name_parquet_gzip_or_a_summary(tmp_path: Path, kind: str) -> None:
+    from remedy.history import value_from_history
     from remedy.load import load_incident
-    from remedy.valuation import value_from_history
 
-    from .test_valuation import incident_file, write_history
+    from .test_history import incident_file, write_history
 
     write_history(tmp_path / "orders.csv", 400)
     base = value_from_history(load_incident(incident_file(tmp_path)))

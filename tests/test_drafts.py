@@ -1,20 +1,27 @@
-"""Drafts: built-in wording per remedy, fault, tone; SMS length; user templates; mail merge."""
+"""Drafts: what each draft says (issue 10, one test per item, through the CLI where it is the
+CLI's job), templates and their errors, and the per-customer mail merge.
+
+The sweep across kinds, tones, faults, remedies, business types and circumstances is in
+test_drafts_sweep.py; the README gallery in test_readme_gallery.py.
+"""
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
+import json
 import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+import yaml
+from typer.testing import CliRunner
 
+from remedy.cli import app
 from remedy.drafts import (
     PARTIAL_NAMES,
-    SMS_MAX,
     SMS_SEGMENT,
     TEMPLATE_DIR,
     TEMPLATE_NAMES,
@@ -22,53 +29,32 @@ from remedy.drafts import (
     Message,
     draft_messages,
     format_date,
+    gsm_units,
     iter_customer_messages,
+    sms_segments,
 )
 from remedy.errors import InputError, UsageError
-from remedy.incident import KINDS, Incident
 from remedy.load import load_incident
+from remedy.names import greeting_names
 from remedy.offer import Offer
 from remedy.plan import make_plan
+
+from .drafts_helpers import SENDER, founder_problems, incident, offer, passes
 
 ROOT = Path(__file__).resolve().parent.parent
 INCIDENTS = sorted((ROOT / "incidents").glob("*.yaml"))
 TONES = ("warm", "formal", "playful")
+FAST = ["--draws", "300"]
 
-SENDER = {
-    "name": "Maya Ortiz",
-    "role": "Founder",
-    "company": "Stitched Moments",
-    "email": "maya@example.com",
-    "phone": "555-0134",
-}
-
-
-def incident(**changes: Any) -> Incident:
-    data: dict[str, Any] = {
-        "id": "bags",
-        "title": "Mother's Day bags were never made",
-        "kind": "not_fulfilled",
-        "summary": "A glitch in our order system hid your order from our workshop.",
-        "occasion": "Mother's Day",
-        "affected": {"customers": 100, "order_value": 110},
-        "sender": SENDER,
-        "tone": "warm",
-        "prevention": "Every order now gets a production ticket within the hour.",
-    }
-    data.update(changes)
-    return Incident.model_validate({k: v for k, v in data.items() if v is not None})
-
-
-def offer(*options: str, segment: str = "all", customers: int = 100, **kw: Any) -> Offer:
-    return Offer(segment, options, customers, **kw)
-
-
-# Every remedy, in the combinations a plan makes, as segments of one plan.
+# Every remedy, in the combinations a plan makes, as segments of one plan (not_fulfilled).
 KITCHEN_SINK = [
-    offer("honor", "store_credit", segment="honor", credit_amount=Decimal("20")),
     offer("refund", segment="refund", refund_amount=Decimal("49.95")),
     offer(
-        "refund", "ship_upgrade", "personal_call", segment="choice", calls=100,
+        "refund",
+        "ship_upgrade",
+        "personal_call",
+        segment="choice",
+        calls=100,
         refund_amount=Decimal("110"),
     ),
     offer("replacement", "ship_upgrade", segment="replace"),
@@ -76,7 +62,8 @@ KITCHEN_SINK = [
     offer("flowers", segment="custom", custom_labels={"flowers": "Flowers and a free pickup"}),
     offer("apology_only", segment="sorry"),
     offer("personal_call", segment="call_only", calls=5),
-]  # fmt: skip
+    offer("store_credit", segment="credit", credit_amount=Decimal("20")),
+]
 
 
 def texts(messages: list[Message], channel: str | None = None, segment: str | None = None) -> str:
@@ -91,9 +78,62 @@ def assert_all_pass(messages: list[Message]) -> None:
     failures = [
         (m.channel, m.segment, m.checks.missing, [h.phrase for h in m.checks.hedges], m.body)
         for m in messages
-        if not m.checks.ok
+        if not passes(m)
     ]
     assert not failures
+
+
+def write_incident(folder: Path, name: str = "incident.yaml", **data: Any) -> Path:
+    """An incident file (YAML) from plain data; dates may be `datetime.date`."""
+    base: dict[str, Any] = {
+        "id": "test-incident",
+        "title": "Orders went wrong",
+        "kind": "late_delivery",
+        "summary": "A label printer broke and orders left a day late.",
+        "affected": {"customers": 200, "order_value": 80},
+        "business": {"clv": [100, 200, 400]},
+        "sender": dict(SENDER),
+    }
+    base.update(data)
+    path = folder / name
+    path.write_text(yaml.safe_dump(base, sort_keys=False, allow_unicode=True))
+    return path
+
+
+def plan_json(runner: CliRunner, path: Path | str) -> dict[str, Any]:
+    result = runner.invoke(app, ["plan", str(path), "-f", "json", *FAST])
+    assert result.exit_code == 0, result.output
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+def message(data: dict[str, Any], channel: str, segment: str | None = None) -> dict[str, Any]:
+    return next(
+        m
+        for m in data["messages"]
+        if m["channel"] == channel and (segment is None or m["segment"] == segment)
+    )
+
+
+def write_customers(path: Path, rows: list[dict[str, str]]) -> Path:
+    columns = list(rows[0])
+    with path.open("w", newline="", encoding="utf-8") as stream:
+        writer = csv.DictWriter(stream, columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def customer(i: int, **extra: str) -> dict[str, str]:
+    row = {
+        "id": f"c{i}",
+        "name": f"Ann{i} Lee",
+        "email": f"ann{i}@example.com",
+        "order_id": f"A-{i}",
+        "order_value": f"{100 + i}.50",
+    }
+    row.update(extra)
+    return row
 
 
 # --- every bundled incident, every tone ---------------------------------------------------
@@ -113,76 +153,497 @@ def test_the_bundled_incidents_and_templates_are_there() -> None:
 
 @pytest.mark.parametrize("tone", TONES)
 @pytest.mark.parametrize("path", INCIDENTS, ids=lambda p: p.stem)
-def test_built_in_drafts_pass_the_apology_check(
+def test_built_in_drafts_of_the_bundled_incidents_read_right(
     path: Path, tone: str, plans: dict[Path, tuple[Offer, ...]]
 ) -> None:
     loaded = load_incident(path).model_copy(update={"tone": tone})
-    assert_all_pass(draft_messages(loaded, plans[path]))
-    assert_all_pass(draft_messages(loaded, KITCHEN_SINK))
-
-
-@pytest.mark.parametrize("fault", ["ours", "partner", "customer"])
-@pytest.mark.parametrize("tone", TONES)
-def test_every_fault_tone_and_kind_passes(fault: str, tone: str) -> None:
-    kinds = ("pricing_error", "late_delivery", "lost_in_transit", "billing_error", "outage",
-             "quality_defect", "other", "not_fulfilled")  # fmt: skip
-    senders = (SENDER, None, {"name": "Jo", "company": "Acme"})  # all, none, no contact or role
-    for i, kind in enumerate(kinds):
-        loaded = incident(kind=kind, fault=fault, tone=tone, sender=senders[i % 3],
-                          occasion="a wedding" if i % 2 else None)  # fmt: skip
-        assert_all_pass(draft_messages(loaded, KITCHEN_SINK))
+    offers = {o.segment: o for o in plans[path]}
+    for drafted in draft_messages(loaded, plans[path]):
+        made = offers.get(drafted.segment) if drafted.channel != "post" else None
+        assert founder_problems(drafted, loaded, made) == [], drafted.body
 
 
 def test_drafts_come_in_plan_order_with_the_post_last() -> None:
     messages = draft_messages(incident(), KITCHEN_SINK[:3])
     assert [(m.channel, m.segment) for m in messages] == [
-        ("email", "honor"), ("sms", "honor"),
-        ("email", "refund"), ("sms", "refund"),
-        ("email", "choice"), ("sms", "choice"), ("phone", "choice"),
+        ("email", "refund"),
+        ("sms", "refund"),
+        ("email", "choice"),
+        ("sms", "choice"),
+        ("phone", "choice"),
+        ("email", "replace"),
+        ("sms", "replace"),
         ("post", "all"),
-    ]  # fmt: skip
+    ]
     for m in messages:
         assert (m.subject is not None) == (m.channel == "email")
         assert m.to is None and m.customer_id is None
     assert messages == draft_messages(incident(), KITCHEN_SINK[:3])  # deterministic
 
 
-# --- the offer, in words -------------------------------------------------------------------
+# --- item 1: the order's fate is always stated ------------------------------------------------
 
 
-def test_honor_keeps_the_order_at_the_price_paid() -> None:
-    text = texts(draft_messages(incident(kind="pricing_error", occasion=None), KITCHEN_SINK[:1]))
-    assert "stands at the price you paid" in text
-    assert "$20.00 of store credit on your account. It never expires." in text
+def test_the_orders_fate_is_always_stated(runner: CliRunner, tmp_path: Path) -> None:
+    # A pricing error not worth honoring: the plan cancels and refunds, and the email says so.
+    cap = yaml.safe_load((ROOT / "incidents" / "6pm-price-cap.yaml").read_text())
+    cap["business"]["clv"] = 10
+    data = plan_json(runner, write_incident(tmp_path, **cap))
+    assert data["plan"]["offers"][0]["order_fate"] == "cancelled_refunded"
+    email = message(data, "email")
+    assert "cancelled your order and we're refunding the full $49.95 you paid" in email["body"]
+    assert "cancelled" in email["subject"] and "$49.95" in email["subject"]
+    assert "stands at the price" not in email["body"]
+    # Honored: it ships. A refund of goods never made: the order will not come.
+    honored = texts(
+        draft_messages(incident(kind="pricing_error"), [offer("honor", kind="pricing_error")]),
+        "email",
+    )
+    assert "stands at the price you paid, and it's shipping as normal" in honored
+    refunded = texts(draft_messages(incident(), [offer("refund", refund_amount=Decimal("110"))]))
+    assert "We've cancelled your order and we're refunding the full $110.00 you paid" in refunded
+    paying = texts(
+        draft_messages(
+            incident(kind="pricing_error"),
+            [offer("pay_difference", kind="pricing_error", refund_amount=Decimal("110"))],
+        ),
+        "email",
+    )
+    assert "pay the difference. Otherwise, we'll cancel it and refund the full $110.00" in paying
 
 
-def test_refund_names_the_exact_amount() -> None:
-    loaded = incident(options={"refund": {"amount": "49.95"}})
-    text = texts(draft_messages(loaded, KITCHEN_SINK[1:2]), "email")
-    assert "We're refunding $49.95 to your original payment method" in text
-    assert "full refund" not in text  # 49.95 is not the order value: a partial refund
-
-
-def test_refund_or_express_reshipment_is_a_choice() -> None:
-    text = texts(draft_messages(incident(), KITCHEN_SINK[2:3]), "email")
-    assert "Your choice: a full refund of $110.00" in text
-    assert "we ship it again by express at no cost to you" in text
-    assert "can't get it there in time for Mother's Day" in text
-    assert "I'd like to call you personally" in text  # every customer of the segment is called
+# --- item 2: the remedy described for the situation -----------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("options", "expected"),
+    ("kind", "options", "says", "never"),
     [
-        (("replacement", "ship_upgrade"), "We're sending you a replacement by express shipping"),
-        (("ship_upgrade",), "We've upgraded your shipping to express, at no cost to you"),
-        (("flowers",), "- Flowers and a free pickup."),
-        (("apology_only",), "Tell me what would help, and I'll do everything I can"),
+        (
+            "lost_in_transit",
+            ("ship_upgrade",),
+            "sending your order again by express shipping",
+            "upgraded your shipping",
+        ),
+        (
+            "not_fulfilled",
+            ("ship_upgrade",),
+            "made and sent to you by express shipping",
+            "ship it again",
+        ),
+        ("late_delivery", ("ship_upgrade",), "upgraded it to express shipping", "again"),
+        ("quality_defect", ("replacement",), "sending you a replacement, at no cost", "again"),
+        (
+            "not_fulfilled",
+            ("refund", "replacement"),
+            "or your order made and sent to you",
+            "re-ship",
+        ),
     ],
 )
-def test_each_remedy_has_its_words(options: tuple[str, ...], expected: str) -> None:
-    chosen = offer(*options, custom_labels={"flowers": "Flowers and a free pickup"})
-    assert expected in texts(draft_messages(incident(), [chosen]), "email")
+def test_the_remedy_fits_the_situation(
+    kind: str, options: tuple[str, ...], says: str, never: str
+) -> None:
+    made = offer(*options, kind=kind, refund_amount=Decimal("110"))
+    text = texts(draft_messages(incident(kind=kind, occasion=None), [made]), "email")
+    assert says in text
+    assert never not in text.lower()
+
+
+# --- item 3: no invented promises --------------------------------------------------------------
+
+
+def test_no_promise_the_file_does_not_make() -> None:
+    credit = [offer("store_credit", credit_amount=Decimal("20"))]
+    plain = texts(draft_messages(incident(), credit))
+    assert "$20.00 of store credit" in plain
+    assert "expire" not in plain and "next 12 months" not in plain
+    never = incident(options={"store_credit": {"expires_after": "never"}})
+    assert "It doesn't expire." in texts(draft_messages(never, credit), "email")
+    year = incident(options={"store_credit": {"expires_after": "12 months"}})
+    assert "any time in the next 12 months" in texts(draft_messages(year, credit), "email")
+    refund = [offer("refund", refund_amount=Decimal("110"))]
+    assert "working day" not in texts(draft_messages(incident(), refund))
+    days = incident(options={"refund": {"within_days": 5}})
+    assert "within 5 working days" in texts(draft_messages(days, refund), "email")
+    # No call unless the plan gives every customer of the segment one.
+    some = texts(draft_messages(incident(), [offer("refund", calls=3, refund_amount=Decimal(1))]))
+    assert "call you" not in some
+
+
+# --- item 4: a refund never exceeds what the customer paid ----------------------------------
+
+
+def test_a_refund_is_capped_at_what_the_customer_paid(runner: CliRunner, tmp_path: Path) -> None:
+    write_customers(
+        tmp_path / "customers.csv",
+        [
+            customer(1, order_value="99.00"),
+            customer(2, order_value="300.00"),
+            customer(3, order_value=""),
+        ],
+    )
+    path = write_incident(
+        tmp_path,
+        kind="not_fulfilled",
+        affected={"customers": 3, "order_value": 99},
+        options={"refund": {"amount": 250}, "replacement": False, "ship_upgrade": False},
+        customers={"file": "customers.csv"},
+    )
+    data = plan_json(runner, path)
+    assert data["plan"]["offers"][0]["refund_amount"] == 250
+    assert any("no customer is refunded more than their order" in n for n in data["notes"])
+    assert "$250.00" not in message(data, "email")["body"]  # the segment draft names no figure
+    out = tmp_path / "out.jsonl"
+    result = runner.invoke(app, ["drafts", str(path), "--out", str(out), *FAST])
+    assert result.exit_code == 0, result.output
+    bodies = {m["customer_id"]: m["body"] for m in map(json.loads, out.read_text().splitlines())}
+    assert "refunding the full $99.00 you paid" in bodies["c1"]
+    assert "refunding $250.00" in bodies["c2"] and "full" not in bodies["c2"]
+    assert "refunding everything you paid" in bodies["c3"]
+    assert all("$300.00" not in b for b in bodies.values())
+
+
+# --- item 5: the caller is the one who calls ---------------------------------------------------
+
+
+def test_the_caller_is_the_one_who_calls(runner: CliRunner, tmp_path: Path) -> None:
+    ceo = {"name": "Tony Lee", "role": "CEO", "company": "Shoes Co", "email": "t@example.com"}
+    path = write_incident(
+        tmp_path,
+        kind="not_fulfilled",
+        affected={"customers": 5, "order_value": 80},
+        business={"clv": [2000, 4000, 8000]},
+        options={"personal_call": {"caller": "support", "capacity_hours": 10}},
+        sender=ceo,
+    )
+    data = plan_json(runner, path)
+    assert data["plan"]["offers"][0]["caller"] == "support"
+    email, script = message(data, "email"), message(data, "phone")
+    assert "Someone from our team will call you" in email["body"]
+    assert "I'd like to call you" not in email["body"]
+    assert "this is [your name] from Shoes Co" in script["body"]
+    assert "Tony" not in script["body"].split("2.")[0]  # the agent does not pose as the CEO
+    founder = draft_messages(
+        incident(), [offer("refund", calls=100, caller="founder", refund_amount=Decimal(110))]
+    )
+    assert "I'd like to call you myself" in texts(founder, "email")
+    assert "[Caller: Maya Ortiz." in texts(founder, "phone")
+
+
+# --- item 6: the promised and the new date; a repeat --------------------------------------------
+
+
+def test_late_deliveries_give_the_old_and_new_date(runner: CliRunner) -> None:
+    data = plan_json(runner, ROOT / "incidents" / "warehouse-delay.yaml")
+    email = message(data, "email")
+    body = email["body"]
+    assert "Wednesday 9 July 2014, a day after the date we promised (Tuesday 8 July 2014)" in body
+    assert body.count("9 July") == 1 and body.count("8 July") == 1
+    assert "Wed 9 Jul" in message(data, "sms")["body"]
+    again = texts(
+        draft_messages(
+            incident(kind="late_delivery", repeat=True),
+            [offer("store_credit", kind="late_delivery", credit_amount=Decimal(5))],
+        )
+    )
+    assert "we let you down recently too, and that makes this worse" in again
+
+
+# --- item 7: sensitive circumstances -------------------------------------------------------------
+
+
+def test_grief_comes_first_and_the_gesture_is_no_headline(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    raw = yaml.safe_load((ROOT / "incidents" / "bereavement-flowers.yaml").read_text())
+    raw["tone"] = "playful"
+    data = plan_json(runner, write_incident(tmp_path, **raw))
+    email, script = message(data, "email"), message(data, "phone")
+    paragraphs = email["body"].split("\n\n")
+    assert paragraphs[1] == "I'm so sorry for your loss."
+    assert "flowers" not in email["subject"].lower() and "courier" not in email["subject"].lower()
+    for text in (email["body"], script["body"], message(data, "sms")["body"]):
+        assert "red faces" not in text and "stern word" not in text
+        assert "bearing with us" not in text and "patience" not in text
+    opening = script["body"].split("2. ")[0]
+    assert "I'm so sorry for your loss." in opening and "your order" not in opening
+    assert email["body"].rstrip().split("\n")[-3] == "With deepest sympathy,"
+
+
+# --- item 8: a customer's own mistake ------------------------------------------------------------
+
+
+def test_a_customers_own_mistake_is_neither_minimised_nor_taken_on() -> None:
+    loaded = incident(
+        kind="lost_in_transit",
+        fault="customer",
+        occasion=None,
+        summary="The address on the order was an old one saved in your account.",
+    )
+    messages = draft_messages(loaded, [offer("replacement", kind="lost_in_transit")])
+    text = texts(messages).lower()
+    assert "we could have made it easier to get right" in text
+    for phrase in (
+        "these things happen",
+        "mix-ups",
+        "our mistake",
+        "on us",
+        "messed up",
+        "your fault",
+        "your mistake",
+    ):
+        assert phrase not in text
+    assert not messages[0].subject.lower().startswith(("we messed", "sorry"))  # type: ignore[union-attr]
+    assert_all_pass(messages)
+
+
+# --- item 9: formal is formal; playful only when the harm is light -------------------------------
+
+
+def test_formal_has_no_contractions_and_playful_knows_when_not_to() -> None:
+    formal = draft_messages(
+        incident(tone="formal", summary="A fault in our system held orders back."), KITCHEN_SINK
+    )
+    for drafted in formal:
+        assert not re.search(
+            r"\b\w+'(?:re|ve|ll|m|d|t)\b|n't|\b(?:it|that|here)'s\b",
+            drafted.body.split("[Caller")[0],
+        ), drafted.body
+        assert "Hi " not in drafted.body and "Hi there" not in drafted.body
+    assert all(m.body.startswith("Dear customer,") for m in formal if m.channel == "email")
+    light = texts(
+        draft_messages(
+            incident(tone="playful", kind="late_delivery", occasion=None),
+            [offer("store_credit", credit_amount=Decimal(5))],
+        )
+    )
+    assert "red faces" in light
+    for heavy in (
+        incident(tone="playful"),  # a missed occasion
+        incident(tone="playful", kind="lost_in_transit", occasion=None),
+    ):  # a loss
+        text = texts(draft_messages(heavy, [offer("refund", refund_amount=Decimal(110))]))
+        assert "red faces" not in text and "stern word" not in text
+
+
+# --- item 10: the business's own words -----------------------------------------------------------
+
+
+def test_a_subscription_outage_speaks_of_accounts_and_service_credit() -> None:
+    saas = incident(
+        kind="outage",
+        occasion=None,
+        prevention=None,
+        occurred_on=dt.date(2024, 3, 12),
+        summary="A database migration locked our main table for four hours.",
+        business={"type": "subscription"},
+    )
+    made = offer("store_credit", kind="outage", credit_amount=Decimal("49"))
+    text = texts(draft_messages(saas, [made]))
+    assert "you couldn't use your account" in text
+    assert "$49.00 of service credit to your account, to come off your next invoice" in text
+    for word in ("order", "parcel", "store", "shipping"):
+        assert word not in text.lower()
+
+
+# --- item 11: no repetition; summaries fit their sentence ----------------------------------------
+
+
+def test_nothing_is_said_twice_and_summaries_fit_the_sentence() -> None:
+    for variant_id in ("a", "b", "c", "d", "e", "f"):
+        loaded = incident(id=variant_id, summary="A glitch hid your order from our workshop.")
+        for drafted in draft_messages(loaded, KITCHEN_SINK):
+            assert (
+                founder_problems(
+                    drafted,
+                    loaded,
+                    None
+                    if drafted.channel == "post"
+                    else next(o for o in KITCHEN_SINK if o.segment == drafted.segment),
+                )
+                == []
+            )
+            assert not re.search(r"(?:happened|wrong): [A-Z]", drafted.body)
+    # A summary that starts with a name keeps its capital, and gets a sentence of its own.
+    named = incident(summary="UPS lost track of the parcel.", id="c")
+    for drafted in draft_messages(named, KITCHEN_SINK[:1]):
+        assert "ups lost" not in drafted.body
+
+
+# --- item 12: the public post is written for the public ------------------------------------------
+
+
+def test_a_double_charge_post_is_for_the_public(runner: CliRunner, tmp_path: Path) -> None:
+    path = write_incident(
+        tmp_path,
+        id="checkout-double-charge",
+        title="INTERNAL: payments retry bug (JIRA-123)",
+        kind="billing_error",
+        summary="A retry in our payment code charged your card twice.",
+        affected={"customers": 840, "order_value": "62.50"},
+    )
+    post = message(plan_json(runner, path), "post")["body"]
+    title, _, body = post.partition("\n\n")
+    assert title == "Our apology for charging customers in error"
+    assert "JIRA" not in post and "INTERNAL" not in post
+    assert "Every amount charged in error is refunded in full" in post
+    assert "every affected order" not in post.lower()
+    assert not re.search(r"\byour\b", body, re.IGNORECASE)
+    assert "It affected 840 customers." in body
+
+
+# --- item 13: one SMS segment, whole sentences ---------------------------------------------------
+
+
+def test_an_sms_is_one_segment_of_whole_sentences(plans: dict[Path, tuple[Offer, ...]]) -> None:
+    for path in INCIDENTS:
+        for drafted in draft_messages(load_incident(path), plans[path]):
+            if drafted.channel == "sms":
+                assert 0 < gsm_units(drafted.body) <= SMS_SEGMENT, drafted.body
+                assert re.search(r"[.!?]$|-\w+$", drafted.body)
+                assert "..." not in drafted.body
+    # A long summary never makes it longer or cuts it: the SMS does not quote it.
+    long = incident(summary=" ".join(["The warehouse system failed badly."] * 40))
+    sms = [m for m in draft_messages(long, KITCHEN_SINK) if m.channel == "sms"]
+    assert all(sms_segments(m.body) == 1 and "warehouse" not in m.body for m in sms)
+    # A name outside the GSM alphabet would make the text UCS-2 (70 a segment): it is left out.
+    assert sms_segments("Hi Łucja, it's Maya.") == 1 and gsm_units("Łucja") == -1
+
+
+def test_an_sms_that_cannot_fit_warns_instead_of_cutting() -> None:
+    wordy = incident(
+        sender={
+            **SENDER,
+            "company": "The Extraordinarily Long-Named Company of "
+            "Handmade Photographic Bags and Accessories Limited",
+        }
+    )
+    warnings: list[str] = []
+    sms = [
+        m for m in draft_messages(wordy, KITCHEN_SINK[:2], warnings=warnings) if m.channel == "sms"
+    ]
+    assert any("segments" in w and "sms_segments" in w for w in warnings)
+    assert all(m.body.endswith((".", "-Maya")) for m in sms)
+    roomy = incident(sender=wordy.sender.model_dump(), drafts={"sms_segments": 2})  # type: ignore[union-attr]
+    warnings.clear()
+    draft_messages(roomy, KITCHEN_SINK[:2], warnings=warnings)
+    assert not [w for w in warnings if "SMS" in w]
+
+
+# --- item 14: greetings from real names ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "first", "formal"),
+    [
+        ("Dr. Jane Smith", "Jane", "Dr Smith"),
+        ("Smith, John", "John", "John Smith"),
+        ("MRS ANNA LEE", "Anna", "Mrs Lee"),
+        ("anna o'neil", "Anna", "Anna O'Neil"),
+        ("John Smith, Jr.", "John", "John Smith"),
+        ("J. Smith", "", "J. Smith"),
+        ("ann@example.com", "", ""),
+        ("Mr.", "", ""),
+        ("Cher", "Cher", "Cher"),
+    ],
+)
+def test_names_become_greetings(name: str, first: str, formal: str) -> None:
+    assert greeting_names(name) == (first, formal)
+
+
+def test_the_mail_merge_greets_people_by_their_names(runner: CliRunner, tmp_path: Path) -> None:
+    names = ["Dr. Jane Smith", "Smith, John", "MRS ANNA LEE", "J. Smith"]
+    write_customers(tmp_path / "c.csv", [customer(i, name=n) for i, n in enumerate(names)])
+    for tone, expected in (
+        ("warm", ["Hi Jane,", "Hi John,", "Hi Anna,", "Hi there,"]),
+        ("formal", ["Dear Dr Smith,", "Dear John Smith,", "Dear Mrs Lee,", "Dear J. Smith,"]),
+    ):
+        path = write_incident(
+            tmp_path,
+            tone=tone,
+            affected={"customers": 4, "order_value": 100},
+            customers={"file": "c.csv"},
+        )
+        result = runner.invoke(app, ["drafts", str(path), "--out", "-", *FAST])
+        assert result.exit_code == 0, result.output
+        emails = [json.loads(line) for line in result.stdout.splitlines()]
+        assert [m["body"].split("\n")[0] for m in emails if m["channel"] == "email"] == expected
+
+
+# --- items 15 and 16: refusals instead of bad messages -------------------------------------------
+
+
+def test_no_sender_no_mail_merge(runner: CliRunner, tmp_path: Path) -> None:
+    write_customers(tmp_path / "c.csv", [customer(1)])
+    path = write_incident(tmp_path, sender=None, customers={"file": "c.csv"})
+    raw = yaml.safe_load(path.read_text())
+    raw.pop("sender")
+    path.write_text(yaml.safe_dump(raw))
+    refused = runner.invoke(app, ["drafts", str(path), "--out", str(tmp_path / "o.jsonl"), *FAST])
+    assert refused.exit_code == 1
+    assert "sender" in refused.stderr and not (tmp_path / "o.jsonl").exists()
+    planned = runner.invoke(app, ["plan", str(path), "-f", "json", *FAST])
+    assert planned.exit_code == 0
+    assert "warning: drafts: sender: the incident has no sender" in planned.stderr
+    assert message(json.loads(planned.stdout), "email")["body"].endswith("Customer care")
+
+
+def test_starter_placeholders_never_reach_a_customer(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "new.yaml"
+    assert runner.invoke(app, ["new", str(path), "--no-input", "--kind", "outage"]).exit_code == 0
+    checked = runner.invoke(app, ["check", str(path)])
+    assert checked.exit_code == 0
+    assert "warning: summary: still holds the starter's placeholder" in checked.stdout
+    assert "sender.company: still holds the starter's placeholder 'Your Company'" in checked.stdout
+    as_json = runner.invoke(app, ["check", str(path), "-f", "json"])
+    assert {w["key"] for w in json.loads(as_json.stdout)["files"][0]["warnings"]} == {
+        "summary",
+        "sender.name",
+        "sender.company",
+        "sender.email",
+    }
+    write_customers(tmp_path / "c.csv", [customer(1)])
+    with path.open("a") as stream:
+        stream.write("customers:\n  file: c.csv\n")
+    refused = runner.invoke(app, ["drafts", str(path), "--out", "-", *FAST])
+    assert refused.exit_code == 1 and "placeholder" in refused.stderr and not refused.stdout
+    # With the flags given and the summary written, nothing is left to replace.
+    named = tmp_path / "named.yaml"
+    runner.invoke(
+        app,
+        [
+            "new",
+            str(named),
+            "--no-input",
+            "--company",
+            "Acme",
+            "--sender",
+            "Alex Kim",
+            "--email",
+            "alex@acme.example",
+        ],
+    )
+    text = named.read_text().replace(" (Say what happened, in plain words: drafts quote it.)", "")
+    named.write_text(text)
+    clean = runner.invoke(app, ["check", str(named)])
+    assert clean.exit_code == 0 and "warning" not in clean.stdout
+
+
+# --- item 18: wording varies by incident, and every variant passes -------------------------------
+
+
+def test_the_wording_varies_by_incident_and_stays_put() -> None:
+    openings = set()
+    for ident in ("north", "south", "east", "west", "up", "down", "left", "right"):
+        loaded = incident(id=ident)
+        first = draft_messages(loaded, KITCHEN_SINK)
+        assert first == draft_messages(loaded, KITCHEN_SINK)  # deterministic per incident
+        assert_all_pass(first)
+        openings.add(first[0].body.split("\n\n")[1][:40])
+    assert len(openings) >= 3
+
+
+# --- money, dates, sender ------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -192,19 +653,30 @@ def test_each_remedy_has_its_words(options: tuple[str, ...], expected: str) -> N
 def test_money_is_exact_in_the_incident_currency(currency: str, amount: str, shown: str) -> None:
     loaded = incident(currency=currency, affected={"customers": 1, "order_value": amount})
     messages = draft_messages(loaded, [offer("refund", refund_amount=Decimal(amount))])
-    assert f"We're refunding {shown} to your original payment method" in texts(messages, "email")
-    assert f"We're refunding {shown}." in texts(messages, "sms")
+    assert f"refunding the full {shown} you paid" in texts(messages, "email")
+    assert f"refunding {shown} in full" in texts(messages, "sms")
 
 
 def test_dates_read_the_same_in_every_tone() -> None:
-    import datetime as dt
-
     assert format_date(dt.date(2010, 5, 21)) == "Friday 21 May 2010"
-    post = draft_messages(incident(kind="outage", occurred_on="2010-05-21"), KITCHEN_SINK[:1])[-1]
-    assert post.body.splitlines()[2].startswith("On Friday 21 May 2010, our service went down.")
+    loaded = incident(kind="outage", occurred_on="2010-05-21", occasion=None)
+    post = draft_messages(loaded, [offer("store_credit", kind="outage", credit_amount=Decimal(5))])
+    assert post[-1].body.startswith("Our apology for the outage on Friday 21 May 2010\n")
 
 
-# --- fault, tone, prevention, occasion, sender ---------------------------------------------
+def test_sender_signs_with_name_role_company_and_contact() -> None:
+    email = draft_messages(incident(), KITCHEN_SINK[:1])[0]
+    assert email.body.endswith("Maya Ortiz\nFounder, Stitched Moments")
+    assert "maya@example.com" in email.body and "555-0134" in email.body
+
+
+def test_without_a_sender_messages_sign_as_customer_care() -> None:
+    messages = draft_messages(incident(sender=None), KITCHEN_SINK[:1])
+    email = messages[0]
+    assert email.body.endswith("Customer care")
+    assert "We're" in email.body and "I'm" not in email.body
+    assert "reply to this email" in email.body
+    assert_all_pass(messages)
 
 
 def test_partner_fault_is_owned_without_blaming_the_partner() -> None:
@@ -220,100 +692,12 @@ def test_partner_fault_is_owned_without_blaming_the_partner() -> None:
         assert word not in text
 
 
-def test_customer_fault_is_kind_and_never_accusing() -> None:
-    loaded = incident(kind="other", fault="customer", occasion=None)
-    text = texts(draft_messages(loaded, KITCHEN_SINK)).lower()
-    assert "we could have made" in text
-    for phrase in ("your mistake", "your fault", "you chose", "you failed", "you should have"):
-        assert phrase not in text
-
-
-def test_playful_tone_jokes_about_us_only() -> None:
-    text = texts(draft_messages(incident(tone="playful"), KITCHEN_SINK[:2]))
-    assert "very red faces" in text
-    assert "a stern word with ourselves" in text
-    formal = texts(draft_messages(incident(tone="formal"), KITCHEN_SINK[:2]))
-    assert "Please accept my sincere apologies." in formal
-    assert "red faces" not in formal
-
-
-def test_prevention_sentence_only_when_given() -> None:
+def test_prevention_only_when_given() -> None:
     with_step = texts(draft_messages(incident(), KITCHEN_SINK[:2]))
-    assert "so it doesn't happen again: Every order now gets a production ticket" in with_step
+    assert "Every order now gets a production ticket within the hour." in with_step
     without = texts(draft_messages(incident(prevention=None), KITCHEN_SINK[:2]))
-    assert "happen again" not in without
+    assert "happen again" not in without and "changed" not in without
     assert "we'll do better" not in without.lower()
-
-
-def test_the_occasion_is_acknowledged() -> None:
-    text = texts(draft_messages(incident(), KITCHEN_SINK[:1]), "email")
-    assert "counting on it for Mother's Day" in text
-
-
-def test_sender_signs_with_name_role_company_and_contact() -> None:
-    email = draft_messages(incident(), KITCHEN_SINK[:1])[0]
-    assert email.body.endswith("Maya Ortiz\nFounder, Stitched Moments")
-    assert "maya@example.com or on 555-0134" in email.body
-
-
-def test_without_a_sender_messages_sign_as_customer_care() -> None:
-    messages = draft_messages(incident(sender=None), KITCHEN_SINK[:1])
-    email = messages[0]
-    assert email.body.endswith("Customer care")
-    assert "We're so sorry" in email.body and "I'm" not in email.body
-    assert "Just reply to this email" in email.body
-    assert_all_pass(messages)
-
-
-# --- SMS --------------------------------------------------------------------------------------
-
-
-def test_a_short_sms_fits_one_segment() -> None:
-    loaded = incident(summary="A bug hid your order.", sender={"name": "Jo", "company": "Acme",
-                      "phone": "555-0134"}, occasion=None)  # fmt: skip
-    sms = draft_messages(loaded, [offer("ship_upgrade")])[1]
-    assert len(sms.body) <= SMS_SEGMENT
-    assert sms.body.endswith("Call me: 555-0134")
-
-
-def test_a_long_sms_shortens_only_the_explanation() -> None:
-    long_summary = " ".join(["The warehouse system failed in a long and complicated way."] * 60)
-    loaded = incident(
-        summary=long_summary,
-        sender={**SENDER, "name": "N" * 60, "company": "C" * 60, "email": "e" * 50 + "@ex.com"},
-    )
-    offers = [o for o in KITCHEN_SINK if o.segment != "call_only"]
-    for sms in (m for m in draft_messages(loaded, offers) if m.channel == "sms"):
-        assert len(sms.body) <= SMS_MAX
-        assert "..." in sms.body or sms.body.count("The warehouse") < 60
-        assert "Call me: 555-0134" in sms.body
-        assert sms.checks.ok
-
-
-@settings(max_examples=40, deadline=None)
-@given(
-    summary=st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=600),
-    name=st.text(st.sampled_from("ab éZ'"), min_size=1, max_size=120),
-    label=st.text(st.sampled_from("abc de"), min_size=1, max_size=60),
-    phone=st.booleans(),
-)
-def test_sms_is_never_over_320_characters(summary: str, name: str, label: str, phone: bool) -> None:
-    sender = {"name": name.strip() or "x", "company": "Acme", "email": "a@example.com"}
-    if phone:
-        sender["phone"] = "+1 415 555 0199"
-    loaded = incident(summary=summary.strip() or None, sender=sender)
-    chosen = offer("refund", "ship_upgrade", "flowers", refund_amount=Decimal("1234567.89"),
-                   custom_labels={"flowers": label.strip() or "x"})  # fmt: skip
-    sms = draft_messages(loaded, [chosen])[1]
-    assert len(sms.body) <= SMS_MAX
-    assert "$1,234,567.89" in sms.body
-    assert ("+1 415 555 0199" if phone else "a@example.com") in sms.body
-
-
-def test_an_offer_too_long_for_any_sms_is_an_error() -> None:
-    labels = {f"gift{i}": "G" * 150 for i in range(3)}
-    with pytest.raises(InputError, match=r"sms\.j2: the SMS needs more than 320"):
-        draft_messages(incident(), [offer(*labels, custom_labels=labels)])
 
 
 # --- templates: overrides, errors, data stays data ------------------------------------------
@@ -330,16 +714,16 @@ def test_a_user_template_overrides_the_built_in_one(tmp_path: Path) -> None:
     assert not email.checks.ok  # the check applies to user templates too
     assert "acknowledgement" in email.checks.missing
     assert [h.phrase for h in email.checks.hedges] == ["sorry for any inconvenience"]
-    assert messages[1].checks.ok  # the SMS is still the built-in one
+    assert passes(messages[1])  # the SMS is still the built-in one
 
 
 def test_a_template_typo_names_the_file_line_and_variable(tmp_path: Path) -> None:
     (tmp_path / "sms.j2").write_text("Hi {{ customer.name }},\nsorry, {{ custmer.first_name }}\n")
     with pytest.raises(InputError) as caught:
         draft_messages(incident(), KITCHEN_SINK[:1], templates_dir=tmp_path)
-    message = str(caught.value)
-    assert f"{tmp_path / 'sms.j2'}:2:" in message
-    assert "'custmer' is undefined" in message
+    text = str(caught.value)
+    assert f"{tmp_path / 'sms.j2'}:2:" in text
+    assert "'custmer' is undefined" in text
 
 
 def test_a_template_syntax_error_names_the_line(tmp_path: Path) -> None:
@@ -370,7 +754,6 @@ def test_template_syntax_in_the_incident_prints_literally() -> None:
     )
     text = texts(draft_messages(loaded, KITCHEN_SINK[:2]))
     assert "We printed {{ 7*7 }} and {% raw %}{% endraw %} by mistake." in text
-    assert "{{ 7*7 }} {% raw %}orders" in text
     assert "{{ config }}" in text
     assert "49" not in text.replace("$49.95", "")
 
@@ -378,54 +761,32 @@ def test_template_syntax_in_the_incident_prints_literally() -> None:
 # --- per-customer mail merge ---------------------------------------------------------------
 
 
-def write_customers(path: Path, rows: list[dict[str, str]]) -> Path:
-    columns = list(rows[0])
-    with path.open("w", newline="", encoding="utf-8") as stream:
-        writer = csv.DictWriter(stream, columns)
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
-
-
-def customer(i: int, **extra: str) -> dict[str, str]:
-    row = {
-        "id": f"c{i}",
-        "name": f"Ann{i} Lee",
-        "email": f"ann{i}@example.com",
-        "order_id": f"A-{i}",
-        "order_value": f"{100 + i}.50",
-    }
-    row.update(extra)
-    return row
-
-
 def test_each_customer_is_greeted_with_their_own_order(tmp_path: Path) -> None:
     path = write_customers(tmp_path / "c.csv", [customer(1), customer(2, name="")])
     loaded = incident(kind="pricing_error", occasion=None)
-    messages = list(iter_customer_messages(loaded, [offer("honor")], path))
+    messages = list(iter_customer_messages(loaded, [offer("honor", kind="pricing_error")], path))
     assert [(m.customer_id, m.channel, m.to) for m in messages] == [
         ("c1", "email", "ann1@example.com"),
         ("c2", "email", "ann2@example.com"),
     ]
     first, second = messages
     assert first.body.startswith("Hi Ann1,\n")
-    assert "your order A-1 was caught up in it" in first.body
     assert "Your order A-1 stands at the price you paid ($101.50)" in first.body
     assert "A-1" in (first.subject or "")
     assert second.body.startswith("Hi there,\n")
-    assert first.checks.ok and second.checks.ok
+    assert passes(first) and passes(second)
 
 
 def test_a_per_order_refund_is_the_customers_own_order_value(tmp_path: Path) -> None:
     path = write_customers(tmp_path / "c.csv", [customer(1), customer(2, order_value="")])
     chosen = [offer("refund", refund_amount=Decimal("110"))]
     bodies = [m.body for m in iter_customer_messages(incident(), chosen, path)]
-    assert "We're refunding $101.50 for order A-1" in bodies[0]
-    assert "We're refunding $110.00 for order A-2" in bodies[1]  # no order value: the plan's
+    assert "refunding the full $101.50 you paid" in bodies[0]
+    assert "refunding everything you paid" in bodies[1]  # unknown: no figure is invented
     fixed = incident(options={"refund": {"amount": "15"}})
-    bodies = [m.body for m in iter_customer_messages(fixed, chosen[:0] + [offer(
-        "refund", refund_amount=Decimal("15"))], path)]  # fmt: skip
-    assert all("We're refunding $15.00" in b for b in bodies)
+    partial = [offer("refund", refund_amount=Decimal("15"))]
+    bodies = [m.body for m in iter_customer_messages(fixed, partial, path)]
+    assert all("refunding $15.00 to your original payment method" in b for b in bodies)
 
 
 def test_channels_follow_the_columns_and_the_calls(tmp_path: Path) -> None:
@@ -451,12 +812,42 @@ def test_channels_follow_the_columns_and_the_calls(tmp_path: Path) -> None:
     ]
 
 
+def test_an_sms_points_to_the_email_only_when_there_is_one(tmp_path: Path) -> None:
+    rows = [customer(1, phone="+1 555 0101"), customer(2, phone="+1 555 0102", email="")]
+    path = write_customers(tmp_path / "c.csv", rows)
+    wordy = incident(sender={**SENDER, "company": "Stitched Moments Handmade Photo Bags"})
+    chosen = [
+        offer(
+            "refund",
+            "store_credit",
+            "flowers",
+            refund_amount=Decimal("110"),
+            credit_amount=Decimal("20"),
+            custom_labels={"flowers": "A handwritten card"},
+        )
+    ]
+    sms = {
+        m.customer_id: m.body
+        for m in iter_customer_messages(wordy, chosen, path)
+        if m.channel == "sms"
+    }
+    assert "email" in sms["c1"].lower()
+    assert "email" not in sms["c2"].lower() and "Reply" in sms["c2"]
+    assert all(gsm_units(body) <= SMS_SEGMENT for body in sms.values())
+
+
 def test_segments_by_column_or_by_clv_rank(tmp_path: Path) -> None:
     chosen = [
-        offer("refund", "store_credit", segment="vip", customers=1, credit_amount=Decimal("20"),
-              refund_amount=Decimal("110")),
+        offer(
+            "refund",
+            "store_credit",
+            segment="vip",
+            customers=1,
+            credit_amount=Decimal("20"),
+            refund_amount=Decimal("110"),
+        ),
         offer("refund", segment="regular", customers=3, refund_amount=Decimal("110")),
-    ]  # fmt: skip
+    ]
     ranked = write_customers(
         tmp_path / "ranked.csv", [customer(i, clv=str(c)) for i, c in enumerate([5, 50, 7, 50])]
     )
@@ -482,9 +873,12 @@ def test_customer_text_is_data(tmp_path: Path) -> None:
         tmp_path / "c.csv",
         [customer(1, name="{{ 7*7 }} {% raw %}", order_id='{{ "x" }}\\"q')],
     )
-    message = next(iter_customer_messages(incident(), [offer("ship_upgrade")], path))
-    assert message.body.startswith("Hi {{,\n")  # first name is the first word, as written
-    assert 'We didn\'t send your order {{ "x" }}\\"q when we said' in message.body
+    made = offer("ship_upgrade", kind="not_fulfilled")
+    first = next(iter_customer_messages(incident(), [made], path))
+    assert first.body.startswith("Hi there,\n")  # no name to greet: "{{" is not a first name
+    assert 'We didn\'t send your order {{ "x" }}\\"q when we said' in first.body
+    formal = next(iter_customer_messages(incident(tone="formal"), [made], path))
+    assert formal.body.startswith("Dear {{ 7*7 }} {% Raw %},\n")  # data: printed, never run
 
 
 def test_a_template_that_computes_with_customer_fields_is_rendered_in_full(tmp_path: Path) -> None:
@@ -504,8 +898,8 @@ def test_a_merge_counts_and_checks(tmp_path: Path) -> None:
     assert merge.customers == 5
     assert merge.by_channel == {"email": 5, "sms": 5, "phone": 2}
     assert {c for _, c in merge.checks} == {"email", "sms", "phone"}
-    assert all(check.ok for check in merge.checks.values())
-    assert merge.slow_templates == []
+    assert all(passes(m) for m in messages)
+    assert merge.slow_templates == [] and merge.warnings == []
     with pytest.raises(RuntimeError):
         list(merge)
 
@@ -518,8 +912,16 @@ def test_mail_merge_streams_with_flat_memory(tmp_path: Path) -> None:
         writer = csv.writer(stream)
         writer.writerow(["id", "name", "email", "order_id", "order_value", "clv"])
         for i in range(20_000):
-            writer.writerow([f"c{i}", f"Name{i} Person", f"p{i}@example.com", f"O{i}",
-                             f"{i % 500}.{i % 100:02d}", str(i % 997)])  # fmt: skip
+            writer.writerow(
+                [
+                    f"c{i}",
+                    f"Name{i} Person",
+                    f"p{i}@example.com",
+                    f"O{i}",
+                    f"{i % 500}.{i % 100:02d}",
+                    str(i % 997),
+                ]
+            )
     chosen = [offer("refund", "personal_call", calls=50, refund_amount=Decimal("110"))]
     merge = CustomerMerge(incident(), chosen, path)
     messages = iter(merge)
@@ -539,18 +941,28 @@ def test_mail_merge_streams_with_flat_memory(tmp_path: Path) -> None:
 def test_skeletons_give_exactly_what_full_renders_give(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    names = ["Ann Lee", "", "Zoë {{ x }}", 'Bo "The Boss" Ray', "X" * 30 + " Long", "Émile"]
+    names = [
+        "Ann Lee",
+        "",
+        "Zoë {{ x }}",
+        'Bo "The Boss" Ray',
+        "X" * 30 + " Long",
+        "Émile",
+        "Dr. Jane Smith",
+        "SMITH, JOHN",
+        "Łucja Nowak",
+    ]
+    values = ["5", "250", "", "40", "5", "99.99", "300", "12", "45"]
     rows = [
-        customer(i, name=name, clv=str(i), phone="+1 555 0100", order_value="" if i == 3 else "5")
+        customer(i, name=name, clv=str(i), phone="+1 555 0100", order_value=values[i])
         for i, name in enumerate(names)
     ]
     path = write_customers(tmp_path / "c.csv", rows)
-    summary = "A long explanation of what went wrong in the warehouse. " * 6
     chosen = [
         offer("refund", "ship_upgrade", "personal_call", calls=3, refund_amount=Decimal("110"))
     ]
     for tone in TONES:
-        loaded = incident(tone=tone, summary=summary)
+        loaded = incident(tone=tone, options={"refund": {"amount": "100"}})
         fast = [
             (m.channel, m.subject, m.body) for m in iter_customer_messages(loaded, chosen, path)
         ]
@@ -561,7 +973,8 @@ def test_skeletons_give_exactly_what_full_renders_give(
             ]
         assert fast == full
         assert [c for c, _, _ in fast].count("phone") == 3
-        assert all(len(body) <= SMS_MAX for channel, _, body in fast if channel == "sms")
+        assert all(sms_segments(body) == 1 for channel, _, body in fast if channel == "sms")
+        assert not any("$250.00" in body or "$300.00" in body for _, _, body in fast)
 
 
 def test_a_private_incident_gets_no_public_post() -> None:
@@ -569,6 +982,16 @@ def test_a_private_incident_gets_no_public_post() -> None:
     many = draft_messages(incident(), [offer("refund", customers=500)])
     assert "post" not in {m.channel for m in few}
     assert many[-1].channel == "post"
+
+
+def test_a_post_from_a_summary_meant_for_one_customer_warns() -> None:
+    warnings: list[str] = []
+    draft_messages(incident(), [offer("refund", customers=500)], warnings=warnings)
+    assert any("public_summary" in w for w in warnings)  # "your order" cannot go public
+    warnings.clear()
+    public = incident(public_summary="A glitch hid a third of our orders from the workshop.")
+    post = draft_messages(public, [offer("refund", customers=500)], warnings=warnings)[-1]
+    assert warnings == [] and "A glitch hid a third of our orders" in post.body
 
 
 def test_compiled_templates_are_cached_privately(
@@ -586,54 +1009,3 @@ def test_compiled_templates_are_cached_privately(
     monkeypatch.setenv("REMEDY_NO_CACHE", "1")
     monkeypatch.setattr(remedy.drafts, "_TEMPLATE_CACHE", {})
     assert draft_messages(incident(), [offer("refund")]) == first
-
-
-SWEEP_OFFERS = [
-    ("apology_only",),
-    ("honor",),
-    ("refund",),
-    ("ship_upgrade",),
-    ("store_credit",),
-    ("replacement",),
-    ("refund", "replacement"),
-    ("refund", "ship_upgrade"),
-    ("ship_upgrade", "store_credit"),
-    ("flowers",),
-    ("store_credit", "personal_call"),
-]
-
-
-@pytest.mark.parametrize("kind", KINDS)
-def test_every_built_in_draft_passes_for_every_kind_tone_fault_and_remedy(kind: str) -> None:
-    failures = []
-    for tone in ("warm", "formal", "playful"):
-        for fault in ("ours", "partner", "customer"):
-            data: dict[str, Any] = {
-                "kind": kind,
-                "fault": fault,
-                "tone": tone,
-                "options": {
-                    "flowers": {
-                        "label": "Flowers and a card",
-                        "cost_per_customer": 20,
-                        "matches": ["other"],
-                        "scope": "segment",
-                    }
-                },
-            }
-            if kind == "pricing_error":
-                data["affected"] = {"customers": 500, "order_value": 40, "list_price": 90}
-            loaded = incident(**data)
-            for options in SWEEP_OFFERS:
-                made = offer(
-                    *options,
-                    customers=500,
-                    calls=10 if "personal_call" in options else 0,
-                    refund_amount=Decimal("40") if "refund" in options else None,
-                    credit_amount=Decimal("8") if "store_credit" in options else None,
-                    custom_labels={"flowers": "Flowers and a card"},
-                )
-                for message in draft_messages(loaded, [made]):
-                    if not message.checks.ok:
-                        failures.append((tone, fault, options, message.channel))
-    assert failures == []

@@ -21,7 +21,7 @@ from remedy.cli import app
 from remedy.money import format_money
 
 from .conftest import ROOT
-from .test_valuation import write_history
+from .test_history import write_history
 
 SIXPM = str(ROOT / "incidents" / "6pm-price-cap.yaml")
 DRAWS = "2000"

@@ -28,7 +28,7 @@ TIERS: tuple[tuple[str, float], ...] = (("top_5", 0.05), ("next_15", 0.15), ("re
 
 
 @dataclass(frozen=True)
-class Valuation:
+class HistoryValue:
     """The incident to plan (segments added when tiers were made) and where CLV came from."""
 
     incident: Incident
@@ -54,7 +54,7 @@ def with_customer_count(incident: Incident) -> Incident:
 
 def value_from_history(
     incident: Incident, *, progress: Callable[[str], None] | None = None
-) -> Valuation | None:
+) -> HistoryValue | None:
     """CLV per segment from `customers.orders`, or None when the incident names no history."""
     if incident.customers is None or incident.customers.orders is None:
         return None
@@ -105,11 +105,11 @@ def value_from_history(
             )
     if incident.segments:
         clv = _by_named_segment(incident, values, labels)
-        return Valuation(incident, clv, tuple(notes), by_id)
+        return HistoryValue(incident, clv, tuple(notes), by_id)
     tiered, clv = _tiers(incident, values)
     if len(clv) > 1:
         notes.append("segments: value tiers of the affected customers (top 5%, next 15%, rest)")
-    return Valuation(tiered, clv, tuple(notes), by_id)
+    return HistoryValue(tiered, clv, tuple(notes), by_id)
 
 
 def affected_clv(

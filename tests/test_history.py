@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 
 from remedy.cli import app
 from remedy.errors import InputError
+from remedy.history import value_from_history
 from remedy.load import load_incident
 from remedy.plan import make_plan
-from remedy.valuation import value_from_history
 
 
 def write_history(path: Path, customers: int, seed: int = 1) -> None:
