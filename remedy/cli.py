@@ -1096,7 +1096,7 @@ def clv(
         text = json.dumps(result.to_json(), indent=2, ensure_ascii=False, allow_nan=False)
         _emit(text + "\n", output, force)
     elif format is ClvFormat.csv:
-        _emit_rows_csv(result.iter_rows(), output, force)
+        _emit_rows_csv(result.write_csv, output, force)
     elif format is ClvFormat.html:
         _emit(_html_reports().clv_to_html(result), output, force)
     else:
@@ -1104,31 +1104,19 @@ def clv(
         _emit(result.text_report(width=width), output, force)
 
 
-def _emit_rows_csv(rows: Any, output: Path | None, force: bool) -> None:
-    """Stream CSV rows (one per customer: a million for a large export) to stdout or,
-    atomically, to `output`, without holding the whole text in memory."""
+def _emit_rows_csv(write: Any, output: Path | None, force: bool) -> None:
+    """Stream CSV rows (one per customer: a million for a large export; `write(stream)` writes
+    them a block at a time) to stdout or, atomically, to `output`, without holding the whole
+    text in memory."""
     if output is None or str(output) == "-":
-        _write_rows_csv(rows, sys.stdout)
+        write(sys.stdout)
         sys.stdout.flush()
         return
     from remedy.fileio import atomic_writer
 
     with atomic_writer(output, force=force) as stream:
-        _write_rows_csv(rows, stream)
+        write(stream)
     _err(f"wrote {output}")
-
-
-def _write_rows_csv(rows: Any, stream: Any) -> None:
-    import csv
-
-    from remedy.mailmerge import neutralise
-
-    writer: Any = None
-    for row in rows:
-        if writer is None:
-            writer = csv.DictWriter(stream, fieldnames=list(row), lineterminator="\n")
-            writer.writeheader()
-        writer.writerow({k: neutralise(v) if isinstance(v, str) else v for k, v in row.items()})
 
 
 # --- review ----------------------------------------------------------------------------------

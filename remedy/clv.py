@@ -75,7 +75,7 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -352,6 +352,12 @@ class ClvResult:
         """Per-customer rows (keys `ROW_FIELDS`) in file order, for CSV output."""
         for index in range(self.customers):
             yield self.row(index)
+
+    def write_csv(self, stream: IO[str]) -> None:
+        """The rows of `iter_rows` as CSV (a header, then one line per customer), formatted by
+        numpy a block of rows at a time: the same text as `csv.DictWriter` writes for them, with
+        ids neutralised against spreadsheet formulas (`remedy.mailmerge.neutralise`)."""
+        _write_rows_csv(self, stream)
 
     def clv_by_customer(self) -> dict[str, float]:
         """CLV by customer id (unrounded)."""
@@ -1815,6 +1821,217 @@ def simulate_gamma_gamma(
     nu = rng.gamma(q, 1.0 / v, len(x))
     total = rng.gamma(np.maximum(p * x, 1e-300), 1.0 / nu)
     return np.where(x > 0, total / np.maximum(x, 1), 0.0)
+
+
+# --- CSV rows, formatted by numpy ---------------------------------------------------------------
+
+_CSV_BLOCK = 1 << 15  # rows formatted at a time (a few MB of bytes)
+_NUMBER_WIDTH = 24
+_ID_WIDTH_LIMIT = 1024  # bytes; wider ids (never from our readers) go through the csv module
+_DIGIT_PAIRS = np.frombuffer("".join(f"{i:02d}" for i in range(100)).encode(), dtype=np.uint16)
+_TRAILING_ZEROS = np.array([2] + [1 if i % 10 == 0 else 0 for i in range(1, 100)], np.int64)
+# Sources of a number's characters: its six digits (0-5), its exponent's tens and units (6-7)
+# and hundreds (8), then '0', '.', 'e', '-', '+'.
+_ZERO, _DOT, _E, _MINUS, _PLUS = 9, 10, 11, 12, 13
+_SOURCE_BYTES = np.frombuffer(b"0.e-+", dtype=np.uint8)
+_POSITIONAL = 120  # codes 0..119: positional text for exponent -4..15 and 1..6 digits
+_ZERO_CODE, _PYTHON_CODE = 144, 145  # codes 120..143: d.ddddde+-XX(X)
+
+
+def _number_template(code: int) -> list[int]:
+    """The sources of the characters of `str(float('%.6g' % v))` for a value whose text form
+    is `code` (see `_format_significant`)."""
+    if code == _ZERO_CODE:
+        return [_ZERO, _DOT, _ZERO]
+    if code < _POSITIONAL:
+        exponent, kept = code // 6 - 4, code % 6 + 1
+        if exponent < 0:
+            return [_ZERO, _DOT] + [_ZERO] * (-exponent - 1) + list(range(kept))
+        whole = exponent + 1
+        text = [digit if digit < 6 else _ZERO for digit in range(whole)]
+        return text + [_DOT] + (list(range(whole, kept)) if kept > whole else [_ZERO])
+    code -= _POSITIONAL
+    kept, negative, three = code // 4 + 1, (code // 2) % 2, code % 2
+    text = [0] + ([_DOT, *range(1, kept)] if kept > 1 else [])
+    return [*text, _E, _MINUS if negative else _PLUS, *([8] if three else []), 6, 7]
+
+
+_TEMPLATES = [np.array(_number_template(code), dtype=np.intp) for code in range(_PYTHON_CODE)]
+
+
+def _format_significant(values: np.ndarray) -> np.ndarray:
+    """`str(_sig(v))` for every value, as a (rows, width) byte matrix padded with zero bytes.
+
+    `_sig` rounds to 6 significant digits through '%.6g' and `str` prints the shortest text of
+    that float: positional from 1e-4 up to 1e16, else d.ddddde-XX. Here the decimal exponent E
+    and the 6-digit mantissa m come from float arithmetic, and the text from a template per
+    (E, digits kept after dropping trailing zeros). Values within 1e-6 of a rounding tie (where
+    float arithmetic could round the other way), negative, huge, tiny or not finite are left to
+    Python itself, so the text is always exactly `str(_sig(v))`.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    n = len(v)
+    plain = np.isfinite(v) & (v > 1e-290) & (v < 1e290)
+    with np.errstate(all="ignore"):
+        safe = np.where(plain, v, 1.0)
+        exponent = np.floor(np.log10(safe)).astype(np.int64)
+        scaled = safe * 10.0 ** (5 - exponent)
+        low = scaled < 1e5
+        exponent -= low
+        scaled = np.where(low, scaled * 10, scaled)
+        high = scaled >= 1e6
+        exponent += high
+        scaled = np.where(high, scaled / 10, scaled)
+        mantissa = np.rint(scaled)
+        tie = np.abs(scaled - np.floor(scaled) - 0.5) < 1e-6
+    carry = mantissa >= 1e6
+    mantissa = np.where(carry, 1e5, mantissa).astype(np.int64)
+    exponent += carry
+    sources = np.empty((n, 14), dtype=np.uint8)
+    pairs = sources[:, :8].view(np.uint16)
+    head, middle, tail = mantissa // 10000, mantissa // 100 % 100, mantissa % 100
+    pairs[:, 0], pairs[:, 1], pairs[:, 2] = (
+        _DIGIT_PAIRS[head],
+        _DIGIT_PAIRS[middle],
+        _DIGIT_PAIRS[tail],
+    )
+    trailing = _TRAILING_ZEROS[tail]
+    trailing += np.where(tail == 0, _TRAILING_ZEROS[middle], 0)
+    trailing += np.where((tail == 0) & (middle == 0), _TRAILING_ZEROS[head], 0)
+    kept = 6 - trailing
+    positional = (exponent >= -4) & (exponent <= 15)
+    size = np.minimum(np.abs(exponent), 999)
+    if not positional.all():
+        pairs[:, 3] = _DIGIT_PAIRS[size % 100]
+        sources[:, 8] = (size // 100 + 48).astype(np.uint8)
+    sources[:, 9:] = _SOURCE_BYTES
+    code = np.where(
+        positional,
+        (exponent + 4) * 6 + kept - 1,
+        _POSITIONAL + (kept - 1) * 4 + (exponent < 0) * 2 + (size >= 100),
+    )
+    code = np.where(plain & ~tie, code, _PYTHON_CODE)
+    code = np.where((v == 0) & ~np.signbit(v), _ZERO_CODE, code)
+    order = np.argsort(code.astype(np.uint16), kind="stable")
+    ordered = code[order]
+    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    groups = [int(c) for c in ordered[starts]]
+    width = max(len(_TEMPLATES[c]) if c != _PYTHON_CODE else _NUMBER_WIDTH for c in groups)
+    out = np.zeros((n, width), dtype=np.uint8)
+    for which, begin, end in zip(groups, starts.tolist(), [*starts[1:].tolist(), n], strict=True):
+        rows = order[begin:end]
+        if which == _PYTHON_CODE:
+            for row in rows.tolist():
+                text = str(_sig(float(v[row]))).encode()
+                out[row, : len(text)] = np.frombuffer(text, dtype=np.uint8)
+            continue
+        template = _TEMPLATES[which]
+        out[rows, : len(template)] = sources[rows][:, template]
+    return out
+
+
+def _format_counts(values: np.ndarray) -> np.ndarray:
+    """`str(int(v))` for counts >= 0, right-aligned in a (rows, 2 x pairs) byte matrix whose
+    leading zero digits are zero bytes (dropped when the rows are written)."""
+    v = np.asarray(values, dtype=np.int64)
+    top = int(v.max()) if len(v) else 0
+    width = max(len(str(top)), 1)
+    width += width % 2
+    out = np.empty((len(v), width), dtype=np.uint8)
+    pairs = out.view(np.uint16)
+    rest = v.copy()
+    for pair in range(width // 2 - 1, -1, -1):
+        pairs[:, pair] = _DIGIT_PAIRS[rest % 100]
+        rest //= 100
+    digits = np.ones(len(v), dtype=np.int64)
+    for power in range(1, width):
+        digits += v >= 10**power
+    out[np.arange(width) < (width - digits)[:, None]] = 0
+    return out
+
+
+_FORMULA_BYTES = np.frombuffer(b"=+-@\t\r", dtype=np.uint8)  # mailmerge.neutralise's marks
+_QUOTED = ('"', ",", "\n", "\r")  # the csv module quotes a field holding any of these
+
+
+def _write_rows_csv(result: ClvResult, stream: IO[str]) -> None:
+    n = result.customers
+    if n == 0:
+        return
+    ids = result.customer_ids
+    joined = "\x00".join(ids)
+    if joined.count("\x00") != n - 1:  # a NUL inside an id: let the csv module write it
+        _write_rows_csv_module(result, stream)
+        return
+    blob = np.frombuffer(joined.encode("utf-8"), dtype=np.uint8)
+    starts, widths = _cells(blob)
+    # Ids a spreadsheet would run as a formula, or that need quotes: made by Python.
+    flagged = np.flatnonzero(np.isin(blob[np.minimum(starts, len(blob) - 1)], _FORMULA_BYTES))
+    if any(mark in joined for mark in _QUOTED):
+        marks = np.flatnonzero(np.isin(blob, np.frombuffer("".join(_QUOTED).encode(), np.uint8)))
+        flagged = np.union1d(flagged, np.searchsorted(starts, marks, side="right") - 1)
+    if len(flagged):
+        from remedy.mailmerge import neutralise
+
+        cells = list(ids)
+        for index in flagged.tolist():
+            cell = neutralise(cells[index])
+            if any(mark in cell for mark in _QUOTED):
+                cell = '"' + cell.replace('"', '""') + '"'
+            cells[index] = cell
+        blob = np.frombuffer("\x00".join(cells).encode("utf-8"), dtype=np.uint8)
+        starts, widths = _cells(blob)
+    id_width = int(widths.max())
+    if id_width == 0 or id_width > _ID_WIDTH_LIMIT:
+        _write_rows_csv_module(result, stream)
+        return
+    from remedy.orders import _gather
+
+    stream.write(",".join(ROW_FIELDS) + "\n")
+    columns = (
+        result.recency,
+        result.T,
+        result.p_alive,
+        result.expected_purchases,
+        result.expected_spend,
+        result.clv,
+    )
+    for lo in range(0, n, _CSV_BLOCK):
+        hi = min(lo + _CSV_BLOCK, n)
+        parts = [
+            _gather(blob, starts[lo:hi], widths[lo:hi], id_width),
+            _format_counts(result.frequency[lo:hi]),
+        ]
+        parts.extend(_format_significant(column[lo:hi]) for column in columns)
+        width = sum(part.shape[1] for part in parts) + len(parts)
+        rows = np.zeros((hi - lo, width), dtype=np.uint8)
+        at = 0
+        for index, part in enumerate(parts):
+            rows[:, at : at + part.shape[1]] = part
+            at += part.shape[1]
+            rows[:, at] = 10 if index == len(parts) - 1 else 44
+            at += 1
+        flat = rows.ravel()
+        stream.write(flat[flat != 0].tobytes().decode("utf-8"))
+
+
+def _cells(blob: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and length of each NUL-separated cell of `blob`."""
+    ends = np.append(np.flatnonzero(blob == 0), len(blob))
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    return starts, ends - starts
+
+
+def _write_rows_csv_module(result: ClvResult, stream: IO[str]) -> None:
+    """The same rows through the csv module, a row at a time (ids the fast path cannot hold)."""
+    import csv
+
+    from remedy.mailmerge import neutralise
+
+    writer = csv.DictWriter(stream, fieldnames=list(ROW_FIELDS), lineterminator="\n")
+    writer.writeheader()
+    for row in result.iter_rows():
+        writer.writerow({k: neutralise(v) if isinstance(v, str) else v for k, v in row.items()})
 
 
 # --- Report ------------------------------------------------------------------------------------
