@@ -166,6 +166,34 @@ def test_gamma_gamma_log_likelihood_and_gradient() -> None:
     )
 
 
+def test_hessians_match_finite_differences_of_the_gradients() -> None:
+    x, tx, T = small_bgnbd_sample(3)
+    params = np.array([0.3, 5.0, 0.7, 2.0])
+    analytic = clv.bgnbd_log_likelihood_hessian(params, x, tx, T)
+    np.testing.assert_allclose(analytic, analytic.T)
+    for i in range(4):
+        step = np.zeros(4)
+        step[i] = 1e-6 * params[i]
+        numeric = (
+            clv.bgnbd_log_likelihood_gradient(params + step, x, tx, T)
+            - clv.bgnbd_log_likelihood_gradient(params - step, x, tx, T)
+        ) / (2 * step[i])
+        np.testing.assert_allclose(analytic[:, i], numeric, rtol=1e-5, atol=1e-4)
+    rng = np.random.default_rng(4)
+    fx = rng.integers(1, 8, 200)
+    m = clv.simulate_gamma_gamma(*SPEND, fx, rng)
+    spend = np.array([5.0, 3.0, 12.0])
+    analytic = clv.gamma_gamma_log_likelihood_hessian(spend, fx, m)
+    for i in range(3):
+        step = np.zeros(3)
+        step[i] = 1e-6 * spend[i]
+        numeric = (
+            clv.gamma_gamma_log_likelihood_gradient(spend + step, fx, m)
+            - clv.gamma_gamma_log_likelihood_gradient(spend - step, fx, m)
+        ) / (2 * step[i])
+        np.testing.assert_allclose(analytic[:, i], numeric, rtol=1e-5, atol=1e-5)
+
+
 # --- Parameter recovery ------------------------------------------------------------------------
 
 
@@ -299,6 +327,99 @@ def test_expected_purchases_finite_bounded_and_continuous(params) -> None:
         (params[0], params[1], params[2] * (1 + 1e-3), params[3] * (1 - 1e-3)), 52.0, x, tx, T
     )
     np.testing.assert_allclose(values, nearby, rtol=2e-2)
+
+
+def test_newton_fit_reports_its_convergence() -> None:
+    """A well-posed fit ends on a Newton step below 1e-10 in a few iterations, with a tiny
+    gradient; its standard errors come from the analytic Hessian (as central differences of
+    the gradient would give them)."""
+    rng = np.random.default_rng(2005)
+    T = rng.uniform(27.0, 39.0, 5000)
+    x, tx = clv.simulate_bgnbd(*CDNOW, T, rng)
+    fit = clv.fit_bgnbd(x, tx, T)
+    c = fit.convergence
+    assert c.converged and c.at_bounds == () and "Newton step below" in c.message
+    assert c.iterations <= 20 and c.function_evaluations <= c.iterations + 5
+    assert c.gradient_norm < 1e-6
+    theta = np.log(fit.params)
+    grouped = clv.group_customers(x, tx, T)
+    data = clv._BgNbdData.build(*grouped[:3], grouped[3])
+    objective = clv._log_objective(clv._bgnbd_loglik, data, data.total_weight)
+    hessian = np.empty((4, 4))
+    for j in range(4):
+        shift = np.zeros(4)
+        shift[j] = 1e-5
+        hessian[:, j] = (
+            objective(theta + shift, True)[1] - objective(theta - shift, True)[1]
+        ) / 2e-5
+    numeric = np.exp(theta) * np.sqrt(np.diag(np.linalg.inv(hessian * data.total_weight)))
+    np.testing.assert_allclose(list(fit.standard_errors.values()), numeric, rtol=1e-5)
+
+
+def test_a_fit_at_the_edge_of_its_range_says_so() -> None:
+    """Spend that does not vary between customers pushes q and v up together along a flat
+    ridge: the fit stops on it or at the bound, and the spend model is not trusted there."""
+    rng = np.random.default_rng(9)
+    x = rng.integers(1, 6, 400)
+    m = np.full(400, 20.0) * rng.uniform(0.999, 1.001, 400)
+    fit = clv.fit_gamma_gamma(x, m)
+    assert fit.convergence.converged
+    assert fit.convergence.at_bounds or min(fit.q, fit.v) > 1e3
+    warnings: list[str] = []
+    chosen, reason = clv._fit_spend(x, m, warnings)
+    assert chosen is None or chosen.q > 1e3
+    assert chosen is not None or "bound" in str(reason)
+
+
+def test_fits_do_not_depend_on_the_order_of_customers() -> None:
+    rng = np.random.default_rng(17)
+    T = rng.uniform(10.0, 40.0, 3000)
+    x, tx = clv.simulate_bgnbd(*CDNOW, T, rng)
+    m = clv.simulate_gamma_gamma(*SPEND, np.maximum(x, 1), rng)
+    base = clv.fit_bgnbd(x, tx, T)
+    spend = clv.fit_gamma_gamma(np.maximum(x, 1), m)
+    shuffle = rng.permutation(3000)
+    again = clv.fit_bgnbd(x[shuffle], tx[shuffle], T[shuffle])
+    spend_again = clv.fit_gamma_gamma(np.maximum(x, 1)[shuffle], m[shuffle])
+    assert again.params == pytest.approx(base.params, rel=1e-10)
+    assert spend_again.params == pytest.approx(spend.params, rel=1e-10)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        CDNOW,
+        (1.0, 1.0, 1.5, 1.0),
+        (0.05, 30.0, 0.2, 8.0),
+        (3.0, 2.0, 5.0, 0.6),
+        (0.8, 50.0, 1.2, 12.0),
+    ],
+)
+def test_quadrature_agrees_with_the_closed_form(params) -> None:
+    """Gauss quadrature over the drop-out posterior against the paper's closed form (2F1 in
+    its three forms, scipy), over the frequencies, ages and windows of ordinary data (not at
+    a = 1, where the closed form is 0/0 and was interpolated, good to about 1e-7)."""
+    x = np.repeat([0.0, 1.0, 3.0, 10.0, 30.0], 12)
+    T = np.tile(np.repeat([0.5, 10.0, 39.0], 4), 5)
+    t = np.tile([1.0, 13.0, 52.0, 104.0], 15)
+    quadrature = clv._expected_if_alive(*params, x, T, t)
+    closed = clv._expected_if_alive_hyp2f1(*params, x, T, t)
+    np.testing.assert_allclose(quadrature, closed, rtol=1e-8)
+
+
+def test_very_long_windows_fall_back_to_the_closed_form(monkeypatch) -> None:
+    calls = []
+    real = clv._expected_if_alive_hyp2f1
+
+    def spy(*args):
+        calls.append(len(np.atleast_1d(args[4])))
+        return real(*args)
+
+    monkeypatch.setattr(clv, "_expected_if_alive_hyp2f1", spy)
+    short = clv.bgnbd_expected_purchases(CDNOW, 52.0, [0, 2, 5], [0.0, 20.0, 30.0], [1, 30, 38])
+    assert not calls
+    long = clv.bgnbd_expected_purchases(CDNOW, 5200.0, [0, 2, 5], [0.0, 20.0, 30.0], [0, 30, 38])
+    assert calls and np.isfinite(long).all() and (long > short).all()
 
 
 def test_expected_purchases_increase_with_time() -> None:
@@ -658,3 +779,64 @@ def test_non_convergence_is_an_input_error(monkeypatch, simulated: bytes) -> Non
     monkeypatch.setattr(clv, "fit_bgnbd", failing)
     with pytest.raises(InputError, match=r"did not converge .* try another --time-unit"):
         estimate_clv("orders.csv", simulated)
+
+
+def test_csv_rows_are_what_the_csv_module_writes(result: clv.ClvResult) -> None:
+    """The numpy writer against csv.DictWriter over the rows (ids neutralised), with ids that
+    need quotes or a formula guard and values across every magnitude and rounding tie."""
+    import csv as csv_module
+    import io
+
+    from remedy.mailmerge import neutralise
+
+    rng = np.random.default_rng(8)
+    n = result.customers
+    ids = list(result.customer_ids)
+    ids[:9] = ["=SUM(A1)", "a,b", 'say "hi"', "-5", "@x", "+1", "line\nbreak", "tab\tin", "é,ü"]
+    values = 10 ** rng.uniform(-12, 20, n)
+    values[:12] = [0.0, 1e-4, 9.999995e-5, 1e16, 9.999995e15, 999999.5, 0.5, 1.5e-5, 123456.5,
+                   2.5, 1e-300, 12345650.0]  # fmt: skip
+    changes = {
+        "customer_ids": ids,
+        "clv": values,
+        "p_alive": values[::-1].copy(),
+        "frequency": rng.integers(0, 10**7, n),
+    }
+    odd = clv.ClvResult(**{**result.__dict__, **changes})
+    for case in (result, odd):
+        expected = io.StringIO()
+        writer = csv_module.DictWriter(
+            expected, fieldnames=list(clv.ROW_FIELDS), lineterminator="\n"
+        )
+        writer.writeheader()
+        for row in case.iter_rows():
+            writer.writerow({k: neutralise(v) if isinstance(v, str) else v for k, v in row.items()})
+        written = io.StringIO()
+        case.write_csv(written)
+        assert written.getvalue() == expected.getvalue()
+
+
+def test_tiers_and_top_customers_match_a_full_sort(result: clv.ClvResult) -> None:
+    for values in (result.clv, np.round(result.clv, 0), np.zeros(result.customers)):
+        case = clv.ClvResult(**{**result.__dict__, "clv": values})
+        ranking = case.ranking()
+        assert case.top_customers(10) == [case.row(int(i)) for i in ranking[:10]]
+        ranked = values[ranking]
+        start = 0
+        for tier, (_, percent) in zip(case.tiers(), clv.TIERS, strict=True):
+            stop = -(-case.customers * percent // 100)
+            part = ranked[start:stop]
+            assert tier["customers"] == len(part)
+            assert tier["total_clv"] == pytest.approx(clv._sig(float(part.sum())), rel=1e-12)
+            assert tier["min_clv"] == clv._sig(float(part.min()))
+            assert tier["max_clv"] == clv._sig(float(part.max()))
+            start = stop
+
+
+def test_unique_integers_is_np_unique() -> None:
+    rng = np.random.default_rng(3)
+    for values in (rng.integers(0, 50, 1000), rng.integers(0, 2**40, 1000), np.array([7])):
+        unique, inverse, counts = clv._unique_integers(values)
+        u, i, c = np.unique(values, return_inverse=True, return_counts=True)
+        assert unique.tolist() == u.tolist() and inverse.tolist() == i.ravel().tolist()
+        assert counts.tolist() == c.tolist()

@@ -295,3 +295,79 @@ def test_hash_collisions_never_merge_customers(monkeypatch: pytest.MonkeyPatch) 
     result = read("customer_id,date,amount\n" + "\n".join(rows) + "\n")
     assert result.customer_ids == ["customer-b", "customer-a", "customer-cc"]
     assert result.customer.tolist() == [0, 1, 0, 2, 1]
+
+
+def test_radix_argsort_is_a_stable_argsort() -> None:
+    from remedy.orders import radix_argsort
+
+    rng = np.random.default_rng(5)
+    for keys in (
+        rng.integers(0, 2**62, 5000),
+        rng.integers(0, 300, 5000),
+        rng.integers(0, 2**40, 5000).astype(np.uint64),
+        np.zeros(10, dtype=np.int64),
+        np.array([3], dtype=np.int64),
+    ):
+        np.testing.assert_array_equal(radix_argsort(keys), np.argsort(keys, kind="stable"))
+
+
+def test_grouping_keys_sharing_32_bits_keeps_them_apart() -> None:
+    """group_keys sorts by 32 bits of the key; keys that share them must still be told apart
+    (here every key's high 32 bits are one of three values)."""
+    from remedy.orders import group_keys
+
+    rng = np.random.default_rng(6)
+    keys = (rng.integers(0, 3, 4000).astype(np.uint64) << np.uint64(32)) | rng.integers(
+        0, 40, 4000
+    ).astype(np.uint64)
+    order, new_run = group_keys(keys, mixed=True)
+    ordered = keys[order]
+    starts = np.flatnonzero(new_run)
+    # Equal keys are contiguous, each group in row order, and every group is one key.
+    assert len(starts) == len(np.unique(keys))
+    for begin, end in zip(starts, [*starts[1:], len(keys)], strict=True):
+        assert (ordered[begin:end] == ordered[begin]).all()
+        assert (np.diff(order[begin:end]) > 0).all()
+
+
+def test_gather_reads_each_field_zero_padded() -> None:
+    from remedy.orders import _gather
+
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        size = int(rng.integers(1, 120))
+        buf = rng.integers(1, 256, size).astype(np.uint8)
+        starts = rng.integers(0, size, 30)
+        lengths = np.minimum(rng.integers(0, 30, 30), size - starts)
+        width = int(rng.integers(1, 25))
+        expected = np.zeros((30, width), dtype=np.uint8)
+        for row, (start, length) in enumerate(zip(starts, lengths, strict=True)):
+            field = buf[start : start + min(length, width)]
+            expected[row, : len(field)] = field
+        np.testing.assert_array_equal(_gather(buf, starts, lengths, width), expected)
+
+
+@pytest.mark.parametrize(
+    "variant",
+    ["blank line", "crlf", "no final newline", "spaces", "whitespace line"],
+)
+def test_regular_and_irregular_bodies_read_alike(variant: str) -> None:
+    """A regular body (LF, no blank line, every line's commas) is tokenised in one pass; the
+    same orders with a blank line, CRLF or other irregularities take the general path and
+    give the same result."""
+    rows = [f"c{i % 7},2024-0{1 + i % 9}-1{i % 10},{i}.{i % 100:02d}" for i in range(50)]
+    regular = "customer_id,date,amount\n" + "\n".join(rows) + "\n"
+    if variant == "blank line":
+        other = regular.replace("\nc3,", "\n\nc3,", 1)
+    elif variant == "crlf":
+        other = regular.replace("\n", "\r\n")
+    elif variant == "no final newline":
+        other = regular.rstrip("\n")
+    elif variant == "spaces":
+        other = regular.replace(",", " , ")
+    else:
+        other = regular.replace("\nc3,", "\n   \nc3,", 1)
+    a, b = read(regular), read(other)
+    assert a.customer_ids == b.customer_ids
+    for field in ("customer", "date", "amount"):
+        np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
