@@ -1,23 +1,33 @@
-"""Benchmark `remedy.clv.estimate_clv` end to end on a simulated order log.
+"""Benchmark `remedy clv` end to end on a simulated order log, against the lifetimes pipeline.
 
-The log: 1,000,000 customers drawn from BG/NBD with the CDNOW estimates (r=0.243, alpha=4.414,
-a=0.793, b=2.426 per week) and Gamma-Gamma (p=6.25, q=3.74, gamma=15.44); first purchases
-spread over 12 weeks and observed until 39 weeks after the cohort start (so T is 27-39 weeks);
-about 5% of transactions are split into two orders on the same day. About 2 million orders.
+The log: customers drawn from BG/NBD with the CDNOW estimates (r=0.243, alpha=4.414, a=0.793,
+b=2.426 per week) and Gamma-Gamma (p=6.25, q=3.74, gamma=15.44); first purchases spread over 12
+weeks and observed until 39 weeks after the cohort start (so T is 27-39 weeks); about 5% of
+transactions are split into two orders on the same day. About 2.2 orders per customer
+(200,000 customers: 433,000 orders, 11 MB; 1,000,000: 2.17 million orders, 56 MB).
 
-Each timed run is a fresh child process (`python -c`), so its peak memory (ru_maxrss from
-os.wait4) excludes the generator's. The wall time reported is `estimate_clv` alone (read, fit,
-score), measured inside the child; the median of the runs is shown. The reference is
-`np.loadtxt` of the amount column of the same file, timed in this process: a C parser over the
-same bytes, so the ratio says how many "numpy CSV parses" the whole estimate costs and is
-comparable across machines.
+Each round runs, one after the other so that the machine's load falls on both alike:
 
-Optionally (--lifetimes PYTHON) it runs the `lifetimes` package's own pipeline on the same file
-(or on a subsample of customers, --lifetimes-customers) in another interpreter, and compares.
+1. `remedy clv ORDERS -f json -o OUT` as a user runs it (start-up, imports, read, fit, score,
+   write), a fresh process; wall time, CPU time (user + system) and peak memory (ru_maxrss of
+   that child, from os.wait4);
+2. with --lifetimes PYTHON, the lifetimes pipeline in that interpreter, a fresh process:
+   pandas.read_csv, summary_data_from_transaction_data, BetaGeoFitter, GammaGammaFitter and
+   customer_lifetime_value over a year (weekly, 10% a year), the same figures;
+3. `remedy.clv.estimate_clv` in a fresh process, timed inside it stage by stage (imports,
+   read and summary, fit, score), for where the time goes.
+
+Medians over the rounds are reported, with the ratio of the medians and the median of the
+per-round ratios, and the load average before and after (the machines are shared). Bytecode
+is cached, as for an installed package (a shell with PYTHONDONTWRITEBYTECODE would otherwise
+recompile remedy on every run). --csv adds rounds of `-f csv` (a row per customer).
 
 Usage:
-    .venv/bin/python bench/clv.py [--customers N] [--runs 3] [--keep orders.csv]
-        [--lifetimes /tmp/lifetimes-venv/bin/python] [--lifetimes-customers N]
+    .venv/bin/python bench/clv.py [--customers N] [--runs 5] [--keep orders.csv]
+        [--lifetimes /tmp/lifetimes-venv/bin/python] [--csv]
+
+The lifetimes venv is a scratch one outside the repository, never a project dependency:
+    python3 -m venv /tmp/lifetimes-venv && /tmp/lifetimes-venv/bin/pip install lifetimes
 """
 
 from __future__ import annotations
@@ -42,44 +52,36 @@ COHORT_DAYS = 84  # first purchases over 12 weeks
 OBSERVED_DAYS = 273  # as-of date: 39 weeks after the cohort starts
 SPLIT_SHARE = 0.05
 
-CHILD = """
+STAGES = """
 import json, sys, time
-sys.path.insert(0, {root!r})
+started = time.perf_counter()
 from remedy import clv
+imported = time.perf_counter()
 marks = {{}}
-start = time.perf_counter()
 result = clv.estimate_clv(
     {path!r}, progress=lambda stage: marks.setdefault(stage, time.perf_counter())
 )
 end = time.perf_counter()
-hwm = [line for line in open("/proc/self/status") if line.startswith("VmHWM")][0]
-other = {other!r}
 print(json.dumps({{
-    "wall": end - start,
-    "read": marks["fitting"] - start,
+    "imports": imported - started,
+    "read": marks["fitting"] - marks["reading"],
     "fit": marks["scoring"] - marks["fitting"],
     "score": end - marks["scoring"],
-    "vm_hwm_mib": int(hwm.split()[1]) / 1024,
     "customers": result.customers,
     "orders": result.orders,
+    "groups": result.bgnbd.groups,
     "r": result.bgnbd.r, "alpha": result.bgnbd.alpha, "a": result.bgnbd.a, "b": result.bgnbd.b,
     "p": result.gamma_gamma.p if result.gamma_gamma else None,
     "q": result.gamma_gamma.q if result.gamma_gamma else None,
     "v": result.gamma_gamma.v if result.gamma_gamma else None,
     "log_likelihood": result.bgnbd.log_likelihood,
-    "other_log_likelihood": clv.bgnbd_log_likelihood(
-        other, result.frequency, result.recency, result.T
-    ) if other else None,
+    "bgnbd_evaluations": result.bgnbd.convergence.function_evaluations,
+    "gg_evaluations": (
+        result.gamma_gamma.convergence.function_evaluations if result.gamma_gamma else None
+    ),
     "total_clv": float(result.clv.sum()),
+    "scipy": any(name.split(".")[0] == "scipy" for name in sys.modules),
 }}))
-"""
-
-REFERENCE = """
-import json, time
-import numpy as np
-start = time.perf_counter()
-np.loadtxt({path!r}, delimiter=",", skiprows=1, usecols=2)
-print(json.dumps({{"wall": time.perf_counter() - start}}))
 """
 
 GENERATE = """
@@ -87,19 +89,16 @@ import sys
 sys.path.insert(0, {bench!r})
 from clv import simulate_orders
 open({path!r}, "wb").write(simulate_orders({customers}))
-print("{{}}")
 """
 
 LIFETIMES = """
 import json, sys, time
+started = time.perf_counter()
 import numpy as np, pandas as pd
 from lifetimes import BetaGeoFitter, GammaGammaFitter
 from lifetimes.utils import summary_data_from_transaction_data
-path, keep = sys.argv[1], int(sys.argv[2])
-start = time.perf_counter()
-orders = pd.read_csv(path, parse_dates=["date"])
-if keep:  # ids are C + the customer's index, so the first `keep` form a random sample
-    orders = orders[orders["customer_id"].str[1:].astype(int) < keep]
+imported = time.perf_counter()
+orders = pd.read_csv(sys.argv[1], parse_dates=["date"])
 read = time.perf_counter()
 summary = summary_data_from_transaction_data(
     orders, "customer_id", "date", monetary_value_col="amount",
@@ -118,7 +117,7 @@ clv = ggf.customer_lifetime_value(
 )
 end = time.perf_counter()
 print(json.dumps({{
-    "wall": end - start, "read": read - start, "summary": summarised - read,
+    "imports": imported - started, "read": read - imported, "summary": summarised - read,
     "fit": fitted - summarised, "score": end - fitted, "customers": len(summary),
     "orders": len(orders), "total_clv": float(clv.sum()),
     **{{k: float(v) for k, v in bgf.params_.items()}},
@@ -192,161 +191,157 @@ def _digits(values: np.ndarray, count: int) -> np.ndarray:
     return ((values[:, None] // powers) % 10 + ord("0")).astype(np.uint8)
 
 
-def run_measured(code: str, python: str = sys.executable, args: tuple[str, ...] = ()) -> dict:
-    """Run `code` in a fresh interpreter; its JSON output plus wall time and peak RSS.
-
-    Reaping with os.wait4 gives this child's own ru_maxrss, not a maximum over all children.
-    """
+def run_process(
+    command: list[str], env: dict[str, str], output: bool = False
+) -> dict[str, float | dict]:
+    """Run `command`; its wall time, CPU time and peak memory (os.wait4: this child's own
+    ru_maxrss), and its JSON output when `output`."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()
-        process = subprocess.Popen([python, "-c", code, *args], stdout=out, stderr=err)
-        _, status, usage = os.wait4(process.pid, 0)
-        wall = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        if process.returncode != 0:
-            raise SystemExit(f"child failed ({process.returncode}):\n{err.read()}")
-        result = json.loads(out.read().strip().splitlines()[-1])
-    result["process_wall"] = wall
-    result["peak_mib"] = usage.ru_maxrss / 1024  # Linux reports KiB
-    return result
-
-
-def run_cli(path: Path) -> dict:
-    """`remedy clv PATH -f json -o FILE` as a user runs it: start-up, read, fit, score, write.
-
-    JSON (parameters and summary) is what the lifetimes pipeline produces too; `-f csv` adds
-    a per-row Python writer that costs more than the fit (see BENCHMARKS.md)."""
-    with tempfile.TemporaryDirectory() as folder:
-        out = Path(folder) / "clv.json"
-        started = time.perf_counter()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "remedy", "clv", str(path), "-f", "json", "-o", str(out)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        process = subprocess.Popen(command, stdout=out, stderr=err, env=env)
         _, status, usage = os.wait4(process.pid, 0)
         wall = time.perf_counter() - started
         if os.waitstatus_to_exitcode(status) != 0:
-            raise SystemExit("remedy clv failed")
-    return {"process_wall": wall, "peak_mib": usage.ru_maxrss / 1024}
+            err.seek(0)
+            raise SystemExit(f"{command[:4]} failed:\n{err.read()[-3000:]}")
+        result: dict[str, float | dict] = {
+            "wall": wall,
+            "cpu": usage.ru_utime + usage.ru_stime,
+            "peak_mib": usage.ru_maxrss / 1024,  # Linux reports KiB
+        }
+        if output:
+            out.seek(0)
+            result["out"] = json.loads(out.read().strip().splitlines()[-1])
+    return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--keep", type=Path, help="write the simulated CSV here and keep it")
     parser.add_argument("--lifetimes", help="python of a venv with lifetimes installed")
-    parser.add_argument(
-        "--lifetimes-customers", type=int, default=0, help="subsample for lifetimes (0 = all)"
-    )
+    parser.add_argument("--csv", action="store_true", help="also time `-f csv`")
     options = parser.parse_args()
+    loads = [os.getloadavg()]
 
-    # Everything heavy runs in children: on Linux a child's ru_maxrss starts from the RSS of
-    # the process it was forked from, so this parent must stay small.
     with tempfile.TemporaryDirectory() as folder:
+        # Installed packages run from compiled bytecode. remedy runs from the working tree:
+        # its bytecode is cached in the temporary folder; lifetimes' venv has its own.
+        plain = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        plain.pop("PYTHONPYCACHEPREFIX", None)
+        env = {**plain, "PYTHONPYCACHEPREFIX": str(Path(folder) / "pycache")}
         path = options.keep or Path(folder) / "orders.csv"
         started = time.perf_counter()
-        run_measured(
-            GENERATE.format(
-                bench=str(Path(__file__).parent), path=str(path), customers=options.customers
-            )
+        code = GENERATE.format(
+            bench=str(Path(__file__).parent), path=str(path), customers=options.customers
         )
+        subprocess.run([sys.executable, "-c", code], check=True, env=env)
         print(
             f"simulated {options.customers:,} customers, {path.stat().st_size / 2**20:.0f} MiB "
             f"in {time.perf_counter() - started:.1f} s -> {path}",
             file=sys.stderr,
         )
-        lifetimes = None
+        out = Path(folder) / "clv.out"
+        remedy = [sys.executable, "-m", "remedy", "clv", str(path), "-o", str(out), "--force"]
+        stages_code = STAGES.format(path=str(path))
+        lifetimes_code = LIFETIMES.format(as_of=str(START + OBSERVED_DAYS))
+        run_process([*remedy, "-f", "json"], env)  # warm-up: bytecode and page cache
         if options.lifetimes:
-            as_of = str(START + OBSERVED_DAYS)
-            lifetimes = run_measured(
-                LIFETIMES.format(as_of=as_of),
-                options.lifetimes,
-                (str(path), str(options.lifetimes_customers)),
-            )
-        other = (
-            [lifetimes[k] for k in ("r", "alpha", "a", "b")]
-            if lifetimes and not options.lifetimes_customers
-            else None
-        )
-        references = []
-        runs = []
-        cli = []
+            run_process([options.lifetimes, "-c", lifetimes_code, str(path)], plain)
+        rounds: dict[str, list[dict]] = {"json": [], "csv": [], "lifetimes": [], "stages": []}
         for _ in range(options.runs):
-            references.append(run_measured(REFERENCE.format(path=str(path)))["wall"])
-            runs.append(run_measured(CHILD.format(root=str(ROOT), path=str(path), other=other)))
-            cli.append(run_cli(path))
-        report(options, runs, statistics.median(references), lifetimes)
-        cli_wall = statistics.median(run["process_wall"] for run in cli)
-        cli_peak = statistics.median(run["peak_mib"] for run in cli)
-        print()
-        print(
-            f"End to end, `remedy clv FILE -f json -o OUT` (start-up, read, fit, score, write): "
-            f"median {cli_wall:.2f} s, peak {cli_peak:.0f} MiB over {len(cli)} runs."
-        )
-        if lifetimes is not None and not options.lifetimes_customers:
-            theirs = lifetimes["process_wall"]
-            print(
-                f"lifetimes end to end (its process, imports included): "
-                f"{theirs:.2f} s; ratio {theirs / cli_wall:.1f}x."
+            rounds["json"].append(run_process([*remedy, "-f", "json"], env))
+            if options.lifetimes:
+                rounds["lifetimes"].append(
+                    run_process([options.lifetimes, "-c", lifetimes_code, str(path)], plain, True)
+                )
+            if options.csv:
+                rounds["csv"].append(run_process([*remedy, "-f", "csv"], env))
+            rounds["stages"].append(
+                run_process([sys.executable, "-c", stages_code], env, output=True)
             )
+        loads.append(os.getloadavg())
+        report(options, rounds, loads)
 
 
-def report(
-    options: argparse.Namespace, runs: list[dict], reference: float, lifetimes: dict | None
-) -> None:
-    def median(key: str) -> float:
-        return statistics.median(run[key] for run in runs)
+def median(runs: list[dict], key: str) -> float:
+    return statistics.median(float(run[key]) for run in runs)
 
-    wall = median("wall")
-    first = runs[0]
+
+def inner(runs: list[dict], key: str) -> float:
+    return statistics.median(float(run["out"][key]) for run in runs)
+
+
+def report(options: argparse.Namespace, rounds: dict[str, list[dict]], loads: list) -> None:
+    stages = rounds["stages"]
+    first = stages[0]["out"]
+    runs = len(rounds["json"])
     print(
-        f"### `remedy clv` benchmark ({first['customers']:,} customers, {first['orders']:,} orders)"
+        f"### `remedy clv`: {first['customers']:,} customers, {first['orders']:,} orders "
+        f"({first['groups']:,} (x, t_x, T) groups), median of {runs} rounds"
     )
     print()
-    print(f"| measure | median of {len(runs)} | goal |")
-    print("|---|---:|---:|")
-    print(f"| estimate_clv wall (read + fit + score) | {wall:.2f} s | <= 5 s |")
-    print(f"| - read orders + build histories | {median('read'):.2f} s | |")
-    print(f"| - fit BG/NBD + Gamma-Gamma | {median('fit'):.2f} s | |")
-    print(f"| - score customers | {median('score'):.2f} s | |")
-    print(f"| child process wall (incl. start-up, imports) | {median('process_wall'):.2f} s | |")
-    print(f"| peak memory (child ru_maxrss) | {median('peak_mib'):.0f} MiB | <= 1024 MiB |")
-    print(f"| peak memory (child VmHWM, cross-check) | {median('vm_hwm_mib'):.0f} MiB | |")
-    print(f"| reference: np.loadtxt of the amount column | {reference:.2f} s | |")
-    print(f"| ratio estimate / reference | {wall / reference:.2f} | |")
+    print(
+        "Load average (1, 5, 15 min) before: "
+        + ", ".join(f"{x:.2f}" for x in loads[0])
+        + "; after: "
+        + ", ".join(f"{x:.2f}" for x in loads[1])
+        + f"; {os.cpu_count()} cores."
+    )
     print()
+    print("| process | wall | CPU (user + sys) | peak memory |")
+    print("|---|---:|---:|---:|")
+    rows = [("`remedy clv ORDERS -f json -o OUT`", "json")]
+    if rounds["csv"]:
+        rows.append(("`remedy clv ORDERS -f csv -o OUT`", "csv"))
+    if rounds["lifetimes"]:
+        rows.append(("lifetimes pipeline (its process, imports included)", "lifetimes"))
+    for label, key in rows:
+        runs_ = rounds[key]
+        print(
+            f"| {label} | {median(runs_, 'wall'):.2f} s | {median(runs_, 'cpu'):.2f} s "
+            f"| {median(runs_, 'peak_mib'):.0f} MiB |"
+        )
+    print()
+    print(
+        f"In process (`estimate_clv`, median): imports {inner(stages, 'imports'):.3f} s, "
+        f"read and summary {inner(stages, 'read'):.3f} s, fit {inner(stages, 'fit'):.3f} s "
+        f"({first['bgnbd_evaluations']} BG/NBD and {first['gg_evaluations']} Gamma-Gamma "
+        f"evaluations), score {inner(stages, 'score'):.3f} s; scipy imported: {first['scipy']}."
+    )
+    theirs = rounds["lifetimes"]
+    if not theirs:
+        return
+    ours = rounds["json"]
+    paired = [t["wall"] / o["wall"] for t, o in zip(theirs, ours, strict=True)]
+    paired_cpu = [t["cpu"] / o["cpu"] for t, o in zip(theirs, ours, strict=True)]
+    ratio = median(theirs, "wall") / median(ours, "wall")
+    print()
+    print(
+        f"Speed-up over lifetimes, end to end: {ratio:.1f}x "
+        f"(ratio of median walls; per-round ratios {min(paired):.1f}-{max(paired):.1f}x, median "
+        f"{statistics.median(paired):.1f}x); CPU time {statistics.median(paired_cpu):.1f}x."
+    )
+    t = theirs[0]["out"]
+    print(
+        f"lifetimes inside its process (median): imports {inner(theirs, 'imports'):.2f} s, "
+        f"read_csv {inner(theirs, 'read'):.2f} s, summary {inner(theirs, 'summary'):.2f} s, "
+        f"fits {inner(theirs, 'fit'):.2f} s, CLV {inner(theirs, 'score'):.2f} s."
+    )
     names = ("r", "alpha", "a", "b", "p", "q", "v")
     truth = {**CDNOW, **SPEND}
+    print()
     print("| parameter | " + " | ".join(names) + " |")
     print("|---|" + "---:|" * len(names))
     print("| simulated | " + " | ".join(f"{truth[n]:.4g}" for n in names) + " |")
     print("| remedy | " + " | ".join(f"{first[n]:.6g}" for n in names) + " |")
-    if lifetimes is not None:
-        keys = ("r", "alpha", "a", "b", "p", "q", "v")
-        print("| lifetimes | " + " | ".join(f"{lifetimes[k]:.6g}" for k in keys) + " |")
-        print()
-        sample = (
-            f"a subsample of {lifetimes['customers']:,} customers"
-            if options.lifetimes_customers
-            else "the same log"
-        )
-        print(
-            f"lifetimes on {sample}: {lifetimes['wall']:.1f} s wall "
-            f"(read {lifetimes['read']:.1f}, summary {lifetimes['summary']:.1f}, "
-            f"fit {lifetimes['fit']:.1f}, CLV {lifetimes['score']:.1f}), "
-            f"peak {lifetimes['peak_mib']:.0f} MiB."
-        )
-        if not options.lifetimes_customers:
-            print(
-                f"Speed ratio lifetimes / remedy: {lifetimes['wall'] / wall:.1f}x; "
-                f"r differs by {abs(lifetimes['r'] / first['r'] - 1):.3%}. BG/NBD "
-                f"log-likelihood at remedy's estimate {first['log_likelihood']:,.3f}, at "
-                f"lifetimes' {first['other_log_likelihood']:,.3f} (same data, same formula)."
-            )
+    print("| lifetimes | " + " | ".join(f"{t[n]:.6g}" for n in names) + " |")
+    print()
+    print(
+        f"r differs by {abs(t['r'] / first['r'] - 1):.3%}; total CLV remedy "
+        f"{first['total_clv']:,.0f}, lifetimes {t['total_clv']:,.0f}."
+    )
 
 
 if __name__ == "__main__":
