@@ -81,7 +81,7 @@ import numpy as np
 
 from remedy import special
 from remedy.errors import InputError, UsageError
-from remedy.orders import Background, radix_argsort, read_orders
+from remedy.orders import radix_argsort, read_orders
 from remedy.rfm import CustomerSummary
 
 if TYPE_CHECKING:
@@ -100,7 +100,6 @@ DISCOUNT_STEP_DAYS = 30.4375
 MIN_CUSTOMERS = 2
 FEW_CUSTOMERS = 100
 MIN_GAMMA_GAMMA_CUSTOMERS = 10
-_THREADED_CUSTOMERS = 20_000  # from here Gamma-Gamma is fitted on a second thread
 TIERS: tuple[tuple[str, int], ...] = (("top 5%", 5), ("next 15%", 20), ("rest", 100))
 """Value tiers: name and cumulative percentage of customers, ranked by CLV."""
 
@@ -502,37 +501,22 @@ def estimate_from_summary(
         )
 
     step("fitting")
-    # The two models are fitted at once, Gamma-Gamma on a second thread (numpy lets go of the
-    # interpreter lock in its loops); its warnings follow BG/NBD's, as before.
-    spenders = summary.spend_frequency > 0
-    spend_data = (summary.spend_frequency[spenders], summary.monetary[spenders])
-    spend_warnings: list[str] = []
-    spend_fit = (
-        Background(lambda: _fit_spend(*spend_data, spend_warnings))
-        if customers >= _THREADED_CUSTOMERS
-        else None
-    )
-    try:
-        x_g, tx_g, T_g, counts, group_of = _groups(summary)
-        bgnbd = fit_bgnbd(x_g, tx_g, T_g, weights=counts)
-        if not bgnbd.convergence.converged:
-            raise InputError(
-                f"{name}: the BG/NBD model did not converge ({bgnbd.convergence.message}; "
-                f"{bgnbd.convergence.iterations} iterations); try another --time-unit, a longer "
-                "order history, or look for test or bulk-buying customers that distort it"
-            )
-    except BaseException:
-        if spend_fit is not None:
-            spend_fit.join()
-        raise
+    x_g, tx_g, T_g, counts, group_of = _groups(summary)
+    bgnbd = fit_bgnbd(x_g, tx_g, T_g, weights=counts)
+    if not bgnbd.convergence.converged:
+        raise InputError(
+            f"{name}: the BG/NBD model did not converge ({bgnbd.convergence.message}; "
+            f"{bgnbd.convergence.iterations} iterations); try another --time-unit, a longer "
+            "order history, or look for test or bulk-buying customers that distort it"
+        )
     warnings.extend(_bound_warnings("BG/NBD", bgnbd.convergence.at_bounds))
     warnings.extend(_flat_warnings(bgnbd))
 
+    spenders = summary.spend_frequency > 0
     mean_value = summary.mean_transaction_value
-    gamma_gamma, fallback = (
-        _fit_spend(*spend_data, spend_warnings) if spend_fit is None else spend_fit.result()
+    gamma_gamma, fallback = _fit_spend(
+        summary.spend_frequency[spenders], summary.monetary[spenders], warnings
     )
-    warnings.extend(spend_warnings)
     if fallback is not None:
         warnings.append(
             f"{fallback}: expected spend is the mean transaction value "

@@ -38,7 +38,6 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -330,37 +329,28 @@ def _read_fast(
     def text_of(bounds: tuple[np.ndarray, np.ndarray]) -> Callable[[int], bytes]:
         return lambda row: raw[bounds[0][row] : bounds[1][row]]
 
-    def dates_and_amounts() -> tuple[np.ndarray, np.ndarray]:
-        date_bounds = field_bounds(picked[1])
-        dates = _parse_dates(name, columns[1], buf, date_bounds, lines, text_of(date_bounds))
-        del date_bounds
-        bounds = field_bounds(picked[2])
-        return dates, _parse_amounts(name, columns[2], buf, bounds, lines, text_of(bounds))
+    # One field at a time, freeing its temporaries, keeps the peak memory down.
+    id_bounds = field_bounds(picked[0])
+    id_lengths = id_bounds[1] - id_bounds[0]
+    empty = np.flatnonzero(id_lengths == 0)
+    if len(empty):
+        raise InputError(
+            f"{name}:{lines[empty[0]]}: {columns[0]}: is empty (every order needs a customer)"
+        )
+    _check_id_lengths(name, columns[0], id_lengths, lines)
+    width = int(id_lengths.max())
+    id_matrix = _gather(buf, id_bounds[0], id_lengths, -(-width // 8) * 8)
+    del id_bounds
+    codes, first_rows = _customer_codes(id_matrix, id_lengths)
+    customer_ids = _decode_ids(name, columns[0], id_matrix, first_rows, lines)
+    del id_matrix, id_lengths, first_rows
 
-    # Dates and amounts are decoded on a second thread while this one groups the customer ids
-    # (numpy lets go of the interpreter lock in its loops, so both cores work). Messages keep
-    # their order: a bad id is reported before a bad date, a bad date before a bad amount.
-    fields = Background(dates_and_amounts) if len(starts) >= _THREADED_ROWS else None
-    try:
-        id_bounds = field_bounds(picked[0])
-        id_lengths = id_bounds[1] - id_bounds[0]
-        empty = np.flatnonzero(id_lengths == 0)
-        if len(empty):
-            raise InputError(
-                f"{name}:{lines[empty[0]]}: {columns[0]}: is empty (every order needs a customer)"
-            )
-        _check_id_lengths(name, columns[0], id_lengths, lines)
-        width = int(id_lengths.max())
-        id_matrix = _gather(buf, id_bounds[0], id_lengths, -(-width // 8) * 8)
-        del id_bounds
-        codes, first_rows = _customer_codes(id_matrix, id_lengths)
-        customer_ids = _decode_ids(name, columns[0], id_matrix, first_rows, lines)
-        del id_matrix, id_lengths, first_rows
-    except BaseException:
-        if fields is not None:
-            fields.join()
-        raise
-    dates, amounts = dates_and_amounts() if fields is None else fields.result()
+    date_bounds = field_bounds(picked[1])
+    dates = _parse_dates(name, columns[1], buf, date_bounds, lines, text_of(date_bounds))
+    del date_bounds
+    amount_bounds = field_bounds(picked[2])
+    amounts = _parse_amounts(name, columns[2], buf, amount_bounds, lines, text_of(amount_bounds))
+    del amount_bounds
     return Orders(name, customer_ids, codes, dates, amounts, lines, columns)
 
 
@@ -446,38 +436,6 @@ def _irregular_rows(
         return commas[offsets + k]
 
     return starts, ends, lines, comma
-
-
-_THREADED_ROWS = 50_000  # below this a second thread costs more than it saves
-
-
-class Background:
-    """Run `function()` on another thread now; `result()` waits and returns its value or
-    raises its exception, `join()` only waits."""
-
-    def __init__(self, function: Callable[[], Any]) -> None:
-        import threading
-
-        self._value: Any = None
-        self._error: BaseException | None = None
-
-        def run() -> None:
-            try:
-                self._value = function()
-            except BaseException as exc:  # handed to the caller by result()
-                self._error = exc
-
-        self._thread = threading.Thread(target=run, daemon=True)
-        self._thread.start()
-
-    def join(self) -> None:
-        self._thread.join()
-
-    def result(self) -> Any:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._value
 
 
 MAX_ID = 256  # characters of a customer id; longer is not an id (and would cost memory)
