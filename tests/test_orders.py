@@ -371,3 +371,21 @@ def test_regular_and_irregular_bodies_read_alike(variant: str) -> None:
     assert a.customer_ids == b.customer_ids
     for field in ("customer", "date", "amount"):
         np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
+
+
+def test_large_regular_files_report_errors_in_field_order() -> None:
+    """A large regular body is read by the one-pass path: a bad id is still reported before
+    a bad date, and a bad date before a bad amount, each naming its line."""
+    rows = [f"c{i % 900},2024-01-{1 + i % 28:02d},{i % 97}.50" for i in range(60_000)]
+    bad_id, bad_date, bad_amount = list(rows), list(rows), list(rows)
+    bad_id[50_000] = ",2024-01-01,1"
+    bad_id[40_000] = bad_date[40_000] = "c1,2024-13-01,1"
+    bad_id[30_000] = bad_date[30_000] = bad_amount[30_000] = "c1,2024-01-01,abc"
+    header = "customer_id,date,amount\n"
+    with pytest.raises(InputError, match=r"orders.csv:50002: customer_id: is empty"):
+        read(header + "\n".join(bad_id) + "\n")
+    with pytest.raises(InputError, match=r"orders.csv:40002: date: '2024-13-01' is not a date"):
+        read(header + "\n".join(bad_date) + "\n")
+    with pytest.raises(InputError, match=r"orders.csv:30002: amount: 'abc' is not an amount"):
+        read(header + "\n".join(bad_amount) + "\n")
+    assert len(read(header + "\n".join(rows) + "\n").amount) == 60_000
