@@ -312,7 +312,7 @@ def _read_fast(
         starts = np.empty(len(ends), dtype=ends.dtype)
         starts[0] = body_start
         np.add(ends[:-1], 1, out=starts[1:])
-        lines: np.ndarray = np.arange(2, len(starts) + 2, dtype=np.int64)
+        lines: np.ndarray = np.arange(2, len(starts) + 2, dtype=starts.dtype)
         comma = _column_of(grid)
     else:
         starts, ends, lines, comma = _irregular_rows(name, raw, buf, body_start, n_columns)
@@ -577,7 +577,8 @@ def _customer_codes(matrix: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray
     first_rows = order[run_starts]
     is_first = np.zeros(len(keys), dtype=bool)
     is_first[first_rows] = True
-    code_of_run = np.cumsum(is_first)[first_rows] - 1
+    code_of_run = np.cumsum(is_first, dtype=np.int64 if len(keys) >= 2**31 else np.int32)
+    code_of_run = code_of_run[first_rows] - 1
     codes = np.empty(len(keys), dtype=np.int64)
     codes[order] = np.repeat(code_of_run, run_lengths)
     return codes, np.flatnonzero(is_first)
