@@ -487,7 +487,7 @@ def _pass(
     values: Values | Draws,
     rows: list[list[Row]],
     wanted: set[tuple[int, int]],
-    offsets: list[np.ndarray],
+    offsets: Sequence[tuple[int, np.ndarray]],
     *,
     count_wins: bool,
     pairs: Sequence[tuple[int, int, int]] = (),
@@ -514,7 +514,9 @@ def _pass(
             keep = [r for r in range(len(segment_rows)) if (k, r) in wanted]
             if not (count_wins or keep or k in by_segment or plan_row is not None):
                 continue
-            net = _row_net(ev, k, segment_rows, sizes[k]) - offsets[k][:, None]
+            floor_at, fair = offsets[k]
+            raw = _row_net(ev, k, segment_rows, sizes[k])
+            net = raw - raw[floor_at][None, :] - fair[:, None]
             net = np.broadcast_to(net, (len(segment_rows), max(net.shape[1], n_draws)))
             if count_wins:
                 allowed = np.array(
@@ -585,16 +587,19 @@ def plan_in_detail(
     floor = decider.floor(table)
     rows = _rows(model, decider, table, decision, floor, budget, capacity)
     sizes = [s.customers for s in model.valuation.segments]
-    # Nets over the floor: subtract each segment's floor value (a constant per segment).
-    offsets = [
-        float(table.value[k, floor.picks[k]]) + _fairness(decider, table, decision, k, rows[k])
-        for k in range(decider.k)
-    ]
-    means = [
-        np.array([_row_value(table, r) for r in rows[k]]) - offsets[k] for k in range(decider.k)
-    ]
     plan_row = [_find(rows[k], decision.picks[k], decision.shares[k]) for k in range(decider.k)]
     floor_row = [_find(rows[k], floor.picks[k], 0.0) for k in range(decider.k)]
+    # Nets over the floor: in each draw, a row's value less the floor's in the same draw (so
+    # the floor is 0 in every draw and P10-P90 are those of the difference), and less the
+    # fairness cost charged to the row (a constant per row).
+    fairness = [_fairness(decider, table, decision, k, rows[k]) for k in range(decider.k)]
+    means = [
+        np.array([_row_value(table, r) for r in rows[k]])
+        - float(table.value[k, floor.picks[k]])
+        - fairness[k]
+        for k in range(decider.k)
+    ]
+    offsets = [(floor_row[k], fairness[k]) for k in range(decider.k)]
     listed = _listed(model, rows, means, plan_row, floor_row)
     option_rows = _option_rows(model, rows, means, decision, floor)
     wanted = {(k, r) for k, rs in enumerate(listed) for r in rs}
