@@ -18,9 +18,10 @@ distinct purchase count), so they are computed here:
   (Golub-Welsch), used by the CLV scoring instead of the hypergeometric function.
 
 Accuracy, checked in tests/test_special.py: against scipy.special within 1e-13 relative
-(2e-14 absolute near the zeros of ln G and digamma) from 1e-8 to 1e8; against 40-digit mpmath,
-the differences are within 1e-13 relative where scipy's own subtraction loses up to 1e-9
-(1e-3 for non-integer steps).
+(2e-14 absolute near the zeros of ln G and digamma) from 1e-8 to 1e8. Against 40-digit mpmath
+(3,000 random points, z from 1e-6 to 1e7), the differences are within 1e-13 relative for whole
+steps n and 2e-11 for fractional ones (at values close to 0), where subtracting scipy's two
+functions loses up to 1e-8 and 2e-3.
 """
 
 from __future__ import annotations
