@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import subprocess
@@ -28,9 +29,10 @@ ROOT = Path(__file__).resolve().parent.parent
 SEGMENTS = 50
 
 
-def largest_incident() -> dict[str, object]:
+def largest_incident(binding: bool = True) -> dict[str, object]:
     """50 segments (counts summing to 100M), four custom options, every built-in that
-    applies to a late delivery, calls, a budget that binds."""
+    applies to a late delivery, calls; with `binding`, a budget and a call capacity that bind
+    across segments (the mixed-integer program), else neither."""
     counts = [2_000_000] * SEGMENTS
     segments = []
     for i in range(SEGMENTS):
@@ -64,13 +66,16 @@ def largest_incident() -> dict[str, object]:
         "title": "Every order of a very large store arrived late",
         "kind": "late_delivery",
         "affected": {"customers": sum(counts), "order_value": 80},
-        "business": {"clv": [100, 200, 400], "budget": 150_000_000},
+        "business": {"clv": [100, 200, 400], **({"budget": 150_000_000} if binding else {})},
         "segments": segments,
         "options": {
             "store_credit": {"amount": 10},
             "ship_upgrade": {"cost_per_order": [6, 9, 14], "value": 15},
             "refund": {"amount": 80},
-            "personal_call": {"caller": "support", "capacity_hours": 20_000},
+            "personal_call": {
+                "caller": "support",
+                "capacity_hours": 20_000 if binding else 20_000_000,
+            },
             **custom,
         },
     }
@@ -103,8 +108,15 @@ print(json.dumps({"seconds": time.perf_counter() - start}))
 
 
 def run(code: str, *args: str) -> dict[str, float]:
+    # As the CLI runs it: one BLAS thread (remedy.cli.main sets it).
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1")}
     done = subprocess.run(
-        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True, cwd=ROOT
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env=env,
     )
     result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
@@ -115,47 +127,54 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--draws", type=int, nargs="+", default=[2000, 10_000, 50_000])
     parser.add_argument("--write", type=Path, help="write a Markdown table here")
+    parser.add_argument(
+        "--variant", choices=("free", "binding"), nargs="+", default=["free", "binding"]
+    )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "largest.json"
-        path.write_text(json.dumps(largest_incident()))
-        rows = []
-        for draws in args.draws:
-            times, peaks, refs = [], [], []
-            for _ in range(args.runs):
-                refs.append(run(REFERENCE)["seconds"])
-                probe = run(PROBE, str(path), str(draws))
-                times.append(probe["seconds"])
-                peaks.append(probe["peak_mib"])
-            rows.append(
-                (
-                    draws,
-                    statistics.median(times),
-                    max(peaks),
-                    statistics.median(refs),
-                    statistics.median(times) / statistics.median(refs),
-                )
-            )
-            print(
-                f"{draws:>7,} draws: {rows[-1][1]:.2f} s (median of {args.runs}), peak "
-                f"{rows[-1][2]:.0f} MiB; reference {rows[-1][3]:.3f} s; ratio {rows[-1][4]:.1f}",
-                flush=True,
-            )
+    rows = []
+    for variant in args.variant:
+        rows += measure(variant, args.draws, args.runs)
     if args.write:
         lines = [
             "# Planner at its largest: 50 segments, 100M customers",
             "",
             f"`python bench/plan.py --runs {args.runs}` on {platform.python_implementation()} "
-            f"{platform.python_version()}, {platform.machine()}.",
+            f"{platform.python_version()}, {platform.machine()}, load average "
+            f"{os.getloadavg()[0]:.1f} at the end.",
             "",
-            "| draws | make_plan, median | peak memory | reference | ratio |",
-            "|---:|---:|---:|---:|---:|",
+            "| variant | draws | make_plan, median | peak memory | reference | ratio |",
+            "|---|---:|---:|---:|---:|---:|",
         ]
-        for draws, took, peak, ref, ratio in rows:
+        for variant, draws, took, peak, ref, ratio in rows:
             lines.append(
-                f"| {draws:,} | {took:.2f} s | {peak:.0f} MiB | {ref:.3f} s | {ratio:.1f} |"
+                f"| {variant} | {draws:,} | {took:.2f} s | {peak:.0f} MiB | {ref:.3f} s | "
+                f"{ratio:.1f} |"
             )
         args.write.write_text("\n".join(lines) + "\n")
+
+
+def measure(
+    variant: str, draws_list: list[int], runs: int
+) -> list[tuple[str, int, float, float, float, float]]:
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "largest.json"
+        path.write_text(json.dumps(largest_incident(variant == "binding")))
+        for draws in draws_list:
+            times, peaks, refs = [], [], []
+            for _ in range(runs):
+                refs.append(run(REFERENCE)["seconds"])
+                probe = run(PROBE, str(path), str(draws))
+                times.append(probe["seconds"])
+                peaks.append(probe["peak_mib"])
+            took, ref = statistics.median(times), statistics.median(refs)
+            rows.append((variant, draws, took, max(peaks), ref, took / ref))
+            print(
+                f"{variant:8} {draws:>7,} draws: {took:.2f} s (median of {runs}), peak "
+                f"{max(peaks):.0f} MiB; reference {ref:.3f} s; ratio {took / ref:.1f}",
+                flush=True,
+            )
+    return rows
 
 
 if __name__ == "__main__":

@@ -1256,4 +1256,8 @@ def review(
 
 def main() -> None:
     """Run the CLI (the `remedy` console script and `python -m remedy`)."""
+    # remedy's matrices are small: one BLAS thread is as fast, and on a busy machine (a CI
+    # runner, a shared box) BLAS threads that spin waiting for a core made plans several times
+    # slower. Set before numpy is imported; an explicit setting in the environment wins.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     app()

@@ -338,10 +338,10 @@ class _Writer:
         if call >= 0 and share > 0:
             name += f", with a personal call for {share:.0%} of them"
         self.add(f"{title}: {name}")
-        rho, cost = self._parts(m, stake)
+        rho, cost = self._parts(m)
         if call >= 0 and share > 0:
             self.add(f"  The {share:.0%} of customers who also get a call:")
-            rho_c, cost_c = self._parts(call, stake)
+            rho_c, cost_c = self._parts(call)
             rho = rho + share * (rho_c - rho)
             cost = cost + share * (cost_c - cost)
         replies = _one(reply_cost(likely))
@@ -362,7 +362,7 @@ class _Writer:
         self.add("cost per customer", self.money(cost))
         return rho, cost
 
-    def _parts(self, m: int, stake: float) -> tuple[float, float]:
+    def _parts(self, m: int) -> tuple[float, float]:
         model, likely = self.model, self.likely
         candidate = model.candidates[m]
         packages = [model.packages[p.package] for p in candidate.parts]
@@ -505,7 +505,6 @@ class _Writer:
             self.add("    cost per customer", self.money(cost), " + ".join(parts) or "nothing")
             rho_total += weight * rho
             cost_total += weight * cost
-        del stake
         return rho_total, cost_total
 
 

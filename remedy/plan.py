@@ -36,8 +36,17 @@ from remedy.incident import Estimate, Incident
 from remedy.money import format_money
 from remedy.offer import Offer
 from remedy.options import GOODS_KINDS, credit_amount_default, refund_amount
-from remedy.score import CALL, Evaluation, Model, Obligation, build_model, chunks, evaluate
-from remedy.stake import sample, scenarios
+from remedy.score import (
+    CALL,
+    Evaluation,
+    Model,
+    Obligation,
+    build_model,
+    chunks,
+    evaluate,
+    mix,
+)
+from remedy.stake import Draws, Values, scenarios
 
 APOLOGY = "apology_only"
 SHOWN_PER_SEGMENT = 6  # candidate plans listed per segment, besides the floor and the plan's
@@ -244,17 +253,16 @@ def _total(a: np.ndarray, count: int) -> np.ndarray:
     return np.asarray(a[..., 0] * count if a.shape[-1] == 1 else a.sum(axis=-1))
 
 
-def _calls_per_customer(
-    model: Model, ev_like: Evaluation, values: Mapping[str, np.ndarray]
-) -> np.ndarray:
-    from remedy.score import _mix
-
+def _calls_per_customer(model: Model, values: Mapping[str, np.ndarray]) -> np.ndarray:
+    """(M, D): the share of each candidate's customers who get a call (an on-request call
+    reaches only those who ask)."""
     has_call = np.array([[CALL in p] for p in model.packages], dtype=float)
-    return _mix(model, has_call, values)
+    return mix(model, has_call, values)
 
 
-def expectations(model: Model, values: Mapping[str, np.ndarray], draws: int) -> Expectations:
-    """Pass 1: the expected value kept, cost and calls of every candidate per customer."""
+def expectations(model: Model, values: Values | Draws, draws: int) -> Expectations:
+    """Pass 1: the expected value kept, cost and calls of every candidate per customer, over
+    `draws` draws (full arrays, or a `Draws` that makes them a chunk at a time)."""
     k_count = len(model.valuation.segments)
     m_count = len(model.candidates)
     retained = np.zeros((k_count, m_count))
@@ -264,21 +272,16 @@ def expectations(model: Model, values: Mapping[str, np.ndarray], draws: int) -> 
     clv = np.zeros(k_count)
     penalty = np.zeros(k_count)
     delta = spill = 0.0
-    fairness = values["assumptions.fairness_penalty"]
-    for window, ev in chunks(model, values, draws):
+    for window, part, ev in chunks(model, values):
         n = window.stop - window.start
-        part = {k: (v[window] if len(v) > 1 else v) for k, v in values.items()}
+        fairness = np.atleast_1d(part["assumptions.fairness_penalty"])
         for k in range(k_count):
             retained[k] += _sum_over_draws(ev.recovery[k], ev.stake[k], n)
             stake[k] += float(_total(ev.stake[k][None, :], n)[0])
             clv[k] += float(_total(ev.clv[k][None, :], n)[0])
-            penalty[k] += float(
-                _sum_over_draws(
-                    ev.stake[k][None, :], np.atleast_1d(part_fair(fairness, window)), n
-                )[0]
-            )
+            penalty[k] += float(_sum_over_draws(ev.stake[k][None, :], fairness, n)[0])
         cost += _total(ev.cost, n)
-        calls += _total(_calls_per_customer(model, ev, part), n)
+        calls += _total(_calls_per_customer(model, part), n)
         delta += float(_total(ev.delta[None, :], n)[0])
         spill += float(_total(np.atleast_1d(model.valuation.spillover(part))[None, :], n)[0])
     return Expectations(
@@ -293,17 +296,13 @@ def expectations(model: Model, values: Mapping[str, np.ndarray], draws: int) -> 
     )
 
 
-def part_fair(values: np.ndarray, window: slice) -> np.ndarray:
-    return values[window] if len(values) > 1 else values
-
-
 def table_of(model: Model, ex: Expectations) -> Table:
     """Whole-segment expected totals for the decider."""
     n = np.array([s.customers for s in model.valuation.segments], dtype=float)[:, None]
     return Table(
         value=n * (ex.retained - ex.cost[None, :]),
-        cost=n * ex.cost[None, :] + 0 * ex.retained,
-        calls=n * ex.calls[None, :] + 0 * ex.retained,
+        cost=n * ex.cost[None, :],  # (K, M): the same cost per customer in every segment
+        calls=n * ex.calls[None, :],
         penalty=n[:, 0] * ex.penalty,
     )
 
@@ -414,39 +413,110 @@ def _row_net(ev: Evaluation, k: int, rows: Sequence[Row], n: int) -> np.ndarray:
     return n * out
 
 
+class _Summary:
+    """The distribution of one quantity over the draws, in bounded memory: every value while
+    there are at most `CAP` (percentiles then exactly as `numpy.percentile`), beyond that a
+    summary of `CAP` equally weighted order statistics plus the draws since (percentiles
+    within about 1/`CAP`). At most 1.5 x `CAP` values are held."""
+
+    CAP = 10_000
+
+    def __init__(self) -> None:
+        self.values: list[np.ndarray] = []
+        self.stored = 0
+        self.summary: np.ndarray | None = None  # CAP order statistics, once compressed
+        self.summarised = 0.0  # how many draws the summary stands for
+
+    def add(self, values: np.ndarray) -> None:
+        chunk = np.array(values, dtype=float).ravel()
+        self.values.append(chunk)
+        self.stored += chunk.size
+        if self.stored > (3 * self.CAP // 2 if self.summary is None else self.CAP // 2):
+            self._compress()
+
+    def _weighted(self) -> tuple[np.ndarray, np.ndarray]:
+        fresh = np.concatenate(self.values) if self.values else np.zeros(0)
+        if self.summary is None:
+            return fresh, np.ones(fresh.size)
+        weight = self.summarised / self.summary.size
+        values = np.concatenate([self.summary, fresh])
+        weights = np.concatenate([np.full(self.summary.size, weight), np.ones(fresh.size)])
+        return values, weights
+
+    def _compress(self) -> None:
+        values, weights = self._weighted()
+        order = np.argsort(values, kind="stable")
+        values, weights = values[order], weights[order]
+        total = float(weights.sum())
+        targets = (np.arange(self.CAP) + 0.5) * total / self.CAP
+        picked = np.minimum(np.searchsorted(np.cumsum(weights), targets), values.size - 1)
+        self.summary = values[picked]
+        self.summarised = total
+        self.values = []
+        self.stored = 0
+
+    def percentiles(self, qs: Sequence[float] | np.ndarray) -> np.ndarray:
+        values, weights = self._weighted()
+        if self.summary is None:
+            return np.asarray(np.percentile(values, qs))
+        order = np.argsort(values, kind="stable")
+        values, weights = values[order], weights[order]
+        position = (np.cumsum(weights) - weights / 2) / weights.sum()
+        return np.asarray(np.interp(np.asarray(qs, dtype=float) / 100, position, values))
+
+
 @dataclass
 class _DrawStats:
-    """Pass 2 (and 3): per segment, P(best) of every row, and per-draw nets of chosen rows."""
+    """Pass 2 (and 3): per segment, how often each row is the best; the distribution of the
+    rows asked for; how often an option pays (its row against the row without it); and the
+    distribution of the whole plan's net value."""
 
     wins: list[np.ndarray]
-    kept: dict[tuple[int, int], list[np.ndarray]] = field(default_factory=dict)
+    kept: dict[tuple[int, int], _Summary] = field(default_factory=dict)
+    pays: dict[tuple[int, int, int], int] = field(default_factory=dict)
+    plan: _Summary = field(default_factory=_Summary)
+    draws: int = 0
 
-    def draws_of(self, k: int, r: int) -> np.ndarray:
-        return np.concatenate(self.kept[(k, r)])
+    def pct(self, k: int, r: int) -> tuple[float, float, float]:
+        p10, p50, p90 = self.kept[(k, r)].percentiles([10, 50, 90])
+        return float(p10), float(p50), float(p90)
 
 
 def _pass(
     model: Model,
-    values: Mapping[str, np.ndarray],
-    draws: int,
+    values: Values | Draws,
     rows: list[list[Row]],
     wanted: set[tuple[int, int]],
-    offsets: list[np.ndarray],
+    offsets: Sequence[tuple[int, np.ndarray]],
+    *,
     count_wins: bool,
+    pairs: Sequence[tuple[int, int, int]] = (),
+    plan_row: Sequence[int] | None = None,
 ) -> _DrawStats:
+    """One pass over the draws: wins per row, the distribution of the `wanted` rows, how often
+    each (segment, with, without) pair pays, and the plan's total net value (`plan_row`)."""
     stats = _DrawStats([np.zeros(len(r)) for r in rows])
     for key in wanted:
-        stats.kept[key] = []
+        stats.kept[key] = _Summary()
+    for pair_key in pairs:
+        stats.pays[pair_key] = 0
+    by_segment: dict[int, list[tuple[int, int, int]]] = {}
+    for pair in pairs:
+        by_segment.setdefault(pair[0], []).append(pair)
     sizes = [s.customers for s in model.valuation.segments]
-    for window, ev in chunks(model, values, draws):
+    for window, _, ev in chunks(model, values):
         n_draws = window.stop - window.start
+        stats.draws += n_draws
+        plan_total = np.zeros(n_draws)
         for k, segment_rows in enumerate(rows):
             if not segment_rows:
                 continue
             keep = [r for r in range(len(segment_rows)) if (k, r) in wanted]
-            if not count_wins and not keep:
+            if not (count_wins or keep or k in by_segment or plan_row is not None):
                 continue
-            net = _row_net(ev, k, segment_rows, sizes[k]) - offsets[k][:, None]
+            floor_at, fair = offsets[k]
+            raw = _row_net(ev, k, segment_rows, sizes[k])
+            net = raw - raw[floor_at][None, :] - fair[:, None]
             net = np.broadcast_to(net, (len(segment_rows), max(net.shape[1], n_draws)))
             if count_wins:
                 allowed = np.array(
@@ -456,7 +526,13 @@ def _pass(
                 best = np.argmax(masked, axis=0)
                 stats.wins[k] += np.bincount(best, minlength=len(segment_rows))
             for r in keep:
-                stats.kept[(k, r)].append(np.array(net[r]))
+                stats.kept[(k, r)].add(net[r])
+            for pair in by_segment.get(k, ()):
+                stats.pays[pair] += int((net[pair[1]] - net[pair[2]] > 1e-9).sum())
+            if plan_row is not None:
+                plan_total += net[plan_row[k]]
+        if plan_row is not None:
+            stats.plan.add(plan_total)
     return stats
 
 
@@ -469,7 +545,7 @@ class Planned:
 
     plan: Plan
     model: Model
-    values: Mapping[str, np.ndarray]
+    values: Draws  # the Monte Carlo draws, made a chunk at a time
     likely: Mapping[str, np.ndarray]
     expectations: Expectations
     decision: Decision
@@ -501,7 +577,7 @@ def plan_in_detail(
 ) -> Planned:
     """`make_plan`, returning also the model, the draws and the decision behind it."""
     model = build_model(incident, clv_override)
-    values = sample(model.inputs, draws, seed)
+    values = Draws(model.inputs, draws, seed)
     ex = expectations(model, values, draws)
     table = table_of(model, ex)
     decider = Decider(model)
@@ -511,29 +587,42 @@ def plan_in_detail(
     floor = decider.floor(table)
     rows = _rows(model, decider, table, decision, floor, budget, capacity)
     sizes = [s.customers for s in model.valuation.segments]
-    # Nets over the floor: subtract each segment's floor value (a constant per segment).
-    offsets = [
-        float(table.value[k, floor.picks[k]]) + _fairness(decider, table, decision, k, rows[k])
-        for k in range(decider.k)
-    ]
-    means = [
-        np.array([_row_value(table, r) for r in rows[k]]) - offsets[k] for k in range(decider.k)
-    ]
     plan_row = [_find(rows[k], decision.picks[k], decision.shares[k]) for k in range(decider.k)]
     floor_row = [_find(rows[k], floor.picks[k], 0.0) for k in range(decider.k)]
+    # Nets over the floor: in each draw, a row's value less the floor's in the same draw (so
+    # the floor is 0 in every draw and P10-P90 are those of the difference), and less the
+    # fairness cost charged to the row (a constant per row).
+    fairness = [_fairness(decider, table, decision, k, rows[k]) for k in range(decider.k)]
+    means = [
+        np.array([_row_value(table, r) for r in rows[k]])
+        - float(table.value[k, floor.picks[k]])
+        - fairness[k]
+        for k in range(decider.k)
+    ]
+    offsets = [(floor_row[k], fairness[k]) for k in range(decider.k)]
     listed = _listed(model, rows, means, plan_row, floor_row)
     option_rows = _option_rows(model, rows, means, decision, floor)
     wanted = {(k, r) for k, rs in enumerate(listed) for r in rs}
+    pairs: list[tuple[int, int, int]] = []
     for k, found in enumerate(option_rows):
         for with_row, without_row in found.values():
             wanted.add((k, with_row))
             if without_row is not None:
-                wanted.add((k, without_row))
-    stats = _pass(model, values, draws, rows, wanted, offsets, count_wins=True)
+                pairs.append((k, with_row, without_row))
+    stats = _pass(
+        model,
+        values,
+        rows,
+        wanted,
+        offsets,
+        count_wins=True,
+        pairs=sorted(set(pairs)),
+        plan_row=plan_row,
+    )
     winners = {(k, int(r)) for k in range(decider.k) for r in np.flatnonzero(stats.wins[k] > 0)}
     extra = winners - wanted
     if extra:  # candidates that win in some draws but were not expected to: their percentiles
-        more = _pass(model, values, draws, rows, extra, offsets, count_wins=False)
+        more = _pass(model, values, rows, extra, offsets, count_wins=False)
         stats.kept.update(more.kept)
     for k, r in sorted(winners):
         if r not in listed[k]:
@@ -548,15 +637,14 @@ def plan_in_detail(
     option_scores = _option_scores(
         model, rows, means, stats, option_rows, decision, at_likely, likely, table, ex
     )
-    plan_draws = sum((stats.draws_of(k, plan_row[k]) for k in range(decider.k)), start=np.zeros(1))
-    p10, p50, p90 = _pct(plan_draws)
+    p10, p50, p90 = (float(q) for q in stats.plan.percentiles([10, 50, 90]))
     sensitivity = _sensitivity(
         model, decider, decision, floor, likely_labels, scenario_values, ex, budget, capacity
     )
     constraints = _constraints(model, decider, table, decision, budget, capacity)
     notes = list(model.notes)
     notes += [f"{option} left out: {why}" for option, why in model.unavailable]
-    notes += _plan_notes(model, decider, table, decision, floor, at_likely, ex, budget, capacity)
+    notes += _plan_notes(model, decider, table, decision, at_likely, ex, budget, capacity)
     currency = incident.currency
     floor_retained = sum(float(sizes[k] * ex.retained[k, floor.picks[k]]) for k in range(decider.k))
     plan = Plan(
@@ -761,11 +849,6 @@ def _option_rows(
     return out
 
 
-def _pct(values: np.ndarray) -> tuple[float, float, float]:
-    p10, p50, p90 = np.percentile(values, [10, 50, 90])
-    return float(p10), float(p50), float(p90)
-
-
 def _candidate_plans(
     model: Model,
     rows: list[list[Row]],
@@ -784,8 +867,7 @@ def _candidate_plans(
             row = rows[k][r]
             candidate = model.candidates[row.base]
             cost = _row_cost(table, row)
-            draws_of = stats.draws_of(k, r)
-            p10, p50, p90 = _pct(draws_of)
+            p10, p50, p90 = stats.pct(k, r)
             calls = round(row.share * float(table.calls[k, row.call])) if row.call >= 0 else 0
             out.append(
                 CandidatePlan(
@@ -806,7 +888,9 @@ def _candidate_plans(
                     within_budget=row.within_budget,
                     choice=candidate.choice,
                     why_not=candidate.why_not,
-                    net_quantiles=tuple(float(q) for q in np.percentile(draws_of, np.arange(101))),
+                    net_quantiles=tuple(
+                        float(q) for q in stats.kept[(k, r)].percentiles(np.arange(101))
+                    ),
                 )
             )
     return tuple(out)
@@ -876,7 +960,7 @@ def _option_scores(
                     if option in model.candidates[x.base].options
                 ]
             p_best = float(stats.wins[k][containing].sum()) / total_wins
-            p10, p50, p90 = _pct(stats.draws_of(k, r))
+            p10, p50, p90 = stats.pct(k, r)
             break_even, pays_when, p_pays = None, "never", 0.0
             if without is not None:
                 rho1, cost1 = _per_customer(at_likely, k, row)
@@ -885,8 +969,7 @@ def _option_scores(
                     rho1, rho0 = rho0 + (rho1 - rho0) / row.share, rho0
                     cost1, cost0 = cost0 + (cost1 - cost0) / row.share, cost0
                 break_even, pays_when = _break_even(cost1 - cost0, stake_share * (rho1 - rho0))
-                marginal = stats.draws_of(k, r) - stats.draws_of(k, without)
-                p_pays = float((marginal > 1e-9).mean())
+                p_pays = stats.pays[(k, r, without)] / max(1, stats.draws)
             cost = _row_cost(table, row)
             customers = segment.customers
             if option == CALL:
@@ -924,27 +1007,37 @@ def _option_scores(
 
 
 def _shares_and_costs(
-    model: Model, m: int, values: Mapping[str, np.ndarray]
+    model: Model, m: int, values: Values | Draws
 ) -> tuple[dict[str, float], dict[str, float]]:
     """Per customer of candidate m: the share of customers receiving each option, and each
     option's expected cost (a reply choosing the refund is the refund's; replies to the mass
-    message are the apology's)."""
+    message are the apology's). Averaged over the draws a chunk at a time."""
     from remedy.options import total
-    from remedy.score import CONTACT, contact_cost, reply_cost, weight_of
+    from remedy.score import CONTACT, chunk_size, contact_cost, parts, reply_cost, weight_of
 
     receive: dict[str, float] = {}
-    costs: dict[str, float] = {APOLOGY: float(np.mean(reply_cost(values)))}
-    for part in model.candidates[m].parts:
-        weight = weight_of(part.weight, values)
-        for option in model.packages[part.package]:
-            if option == CONTACT:
-                spent = weight * contact_cost(values)
-                costs["refund"] = costs.get("refund", 0.0) + float(np.mean(spent))
-                continue
-            receive[option] = receive.get(option, 0.0) + float(np.mean(weight))
-            spent = weight * total(model.options[option].cost, values)
-            costs[option] = costs.get(option, 0.0) + float(np.mean(spent))
-    return receive, costs
+    costs: dict[str, float] = {}
+    count = 0
+
+    def add(into: dict[str, float], key: str, amounts: np.ndarray, n: int) -> None:
+        into[key] = into.get(key, 0.0) + float(np.broadcast_to(amounts, (n,)).sum())
+
+    for window, part in parts(values, chunk_size(model)):
+        n = window.stop - window.start
+        count += n
+        add(costs, APOLOGY, reply_cost(part), n)
+        for piece in model.candidates[m].parts:
+            weight = weight_of(piece.weight, part)
+            for option in model.packages[piece.package]:
+                if option == CONTACT:
+                    add(costs, "refund", weight * contact_cost(part), n)
+                    continue
+                add(receive, option, weight, n)
+                add(costs, option, weight * total(model.options[option].cost, part), n)
+    return (
+        {k: v / count for k, v in receive.items()},
+        {k: v / count for k, v in costs.items()},
+    )
 
 
 def _segments(
@@ -954,7 +1047,7 @@ def _segments(
     ex: Expectations,
     decision: Decision,
     floor: Decision,
-    values: Mapping[str, np.ndarray],
+    values: Values | Draws,
 ) -> tuple[tuple[SegmentPlan, ...], tuple[Action, ...], tuple[Offer, ...]]:
     incident = model.incident
     segments: list[SegmentPlan] = []
@@ -1245,7 +1338,6 @@ def _plan_notes(
     decider: Decider,
     table: Table,
     decision: Decision,
-    floor: Decision,
     at_likely: Evaluation,
     ex: Expectations,
     budget: float | None,
@@ -1321,7 +1413,6 @@ def _plan_notes(
             "the budget or call capacity binds across segments: the plan was optimised as a "
             f"mixed-integer program, within {format_money(decision.gap, currency)} of the best"
         )
-    del floor
     return notes
 
 

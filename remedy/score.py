@@ -39,7 +39,7 @@ from remedy.options import (
     specs_in_order,
     total,
 )
-from remedy.stake import Input, Valuation, Values, valuation
+from remedy.stake import Draws, Input, Valuation, Values, valuation
 
 CALL = "personal_call"
 CONTACT = "_contact"  # a support contact: replying with a choice
@@ -647,7 +647,7 @@ class Evaluation:
         return self.stake[k][None, :] * self.recovery[k]
 
 
-def _mix(model: Model, per_package: np.ndarray, values: Values) -> np.ndarray:
+def mix(model: Model, per_package: np.ndarray, values: Values) -> np.ndarray:
     """(M, D): each candidate's share-weighted sum over its parts of a per-package array."""
     m = len(model.candidates)
     groups: dict[tuple[str, ...], np.ndarray] = {}
@@ -667,13 +667,13 @@ def _mix(model: Model, per_package: np.ndarray, values: Values) -> np.ndarray:
 def evaluate(model: Model, values: Values) -> Evaluation:
     """Score every candidate for every row of `values` (draws or scenarios)."""
     val = model.valuation
-    cost = _mix(model, package_costs(model, values), values) + reply_cost(values)[None, :]
+    cost = mix(model, package_costs(model, values), values) + reply_cost(values)[None, :]
     by_loss: dict[str | None, np.ndarray] = {}
     recovery: list[np.ndarray] = []
     for segment in val.segments:
         if segment.loss_key not in by_loss:
             scores = package_scores(model, model.packages, values, segment.loss_key)
-            by_loss[segment.loss_key] = _mix(model, scores.rho, values)
+            by_loss[segment.loss_key] = mix(model, scores.rho, values)
         recovery.append(by_loss[segment.loss_key])
     clv = _as2d([values[s.clv_key] for s in val.segments])
     delta = np.atleast_1d(val.delta(values))
@@ -683,13 +683,26 @@ def evaluate(model: Model, values: Values) -> Evaluation:
     return Evaluation(tuple(recovery), cost, stake, clv, delta, draws)
 
 
-def chunks(model: Model, values: Values, draws: int) -> Iterator[tuple[slice, Evaluation]]:
-    """Evaluate the draws a chunk at a time (memory stays bounded whatever `draws` is)."""
+def chunk_size(model: Model) -> int:
+    """Draws per chunk: a few million cells of (packages x customer losses) per array."""
     cells = max(1, len(model.packages)) * max(
         1, len({s.loss_key for s in model.valuation.segments})
     )
-    size = int(np.clip((1 << 21) // cells, 64, 4096))
+    return int(np.clip((1 << 21) // cells, 64, 4096))
+
+
+def parts(source: Values | Draws, size: int) -> Iterator[tuple[slice, Values]]:
+    """The draws a chunk at a time: slices of full arrays, or fresh draws from `Draws`."""
+    if isinstance(source, Draws):
+        yield from source.chunks(size)
+        return
+    draws = max([len(v) for v in source.values()] + [1])
     for start in range(0, draws, size):
         window = slice(start, min(draws, start + size))
-        part = {k: (v[window] if len(v) > 1 else v) for k, v in values.items()}
-        yield window, evaluate(model, part)
+        yield window, {k: (v[window] if len(v) > 1 else v) for k, v in source.items()}
+
+
+def chunks(model: Model, source: Values | Draws) -> Iterator[tuple[slice, Values, Evaluation]]:
+    """Evaluate the draws a chunk at a time (memory stays bounded whatever the draws)."""
+    for window, part in parts(source, chunk_size(model)):
+        yield window, part, evaluate(model, part)

@@ -15,7 +15,7 @@ so arithmetic that involves only certain inputs is done once, not once per draw.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -316,6 +316,38 @@ def sample(inputs: Mapping[str, Input], draws: int, seed: int) -> dict[str, np.n
         else:
             out[key] = np.full(1, item.estimate.likely)
     return out
+
+
+class Draws:
+    """The same draws as `sample(inputs, draws, seed)`, produced a chunk at a time, so memory
+    does not grow with the number of draws. Each pass (`chunks`) starts every input's stream
+    afresh; numpy's generators give the same numbers in chunks as in one call."""
+
+    def __init__(self, inputs: Mapping[str, Input], draws: int, seed: int) -> None:
+        if draws < 1:
+            raise InputError(f"draws must be at least 1, got {draws}")
+        self.inputs = inputs
+        self.draws = draws
+        self.seed = seed
+
+    def chunks(self, size: int) -> Iterator[tuple[slice, dict[str, np.ndarray]]]:
+        """(window, values of the draws in it) for consecutive windows of `size` draws."""
+        streams = {
+            key: np.random.default_rng([self.seed & 0xFFFFFFFF, zlib.crc32(key.encode())])
+            for key in sorted(self.inputs)
+            if self.inputs[key].uncertain
+        }
+        fixed = {
+            key: np.full(1, item.estimate.likely)
+            for key, item in self.inputs.items()
+            if not item.uncertain
+        }
+        for start in range(0, self.draws, size):
+            window = slice(start, min(self.draws, start + size))
+            part = dict(fixed)
+            for key in sorted(streams):
+                part[key] = pert(self.inputs[key].estimate, window.stop - start, streams[key])
+            yield window, part
 
 
 def scenarios(inputs: Mapping[str, Input]) -> tuple[list[tuple[str, str]], dict[str, np.ndarray]]:

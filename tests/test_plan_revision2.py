@@ -384,3 +384,63 @@ def test_plan_file_gives_the_clis_plan() -> None:
     cli = json.loads(result.stdout)
     ours = plan_to_json(plan)
     assert cli["plan"] == ours["plan"] and cli["candidates"] == ours["candidates"]
+
+
+def test_what_ifs_on_large_decisions_improve_the_plan_within_the_limits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Above `LARGE_PROGRAM` choices, a what-if climbs from the plan one segment at a time:
+    never worse than where it starts, never over the budget or capacity, never better than
+    the exact program."""
+    import remedy.decide as decide_module
+    from remedy.decide import Decider
+    from remedy.plan import expectations, table_of
+    from remedy.stake import sample
+
+    segments = [
+        {"name": f"s{i}", "share": 0.125, "clv": [20 + 40 * i, 40 + 80 * i, 80 + 160 * i]}
+        for i in range(8)
+    ]
+    made = incident(
+        affected={"customers": 8000, "order_value": 80},
+        segments=segments,
+        business={"budget": 20_000},
+        options={
+            "store_credit": {"amount": 10},
+            "ship_upgrade": {"cost_per_order": 9, "value": 15},
+            "personal_call": {"capacity_hours": 20},
+        },
+    )
+    model = build_model(made)
+    ex = expectations(model, sample(model.inputs, 500, 0), 500)
+    table = table_of(model, ex)
+    decider = Decider(model)
+    exact = decider.decide(table, 20_000, model.call_capacity)
+    start = decider.floor(table)
+    monkeypatch.setattr(decide_module, "LARGE_PROGRAM", 0)
+    climbed = decider.decide(table, 20_000, model.call_capacity, start=start)
+    assert climbed.within_budget and climbed.cost <= 20_000 + 1e-6
+    assert climbed.calls <= (model.call_capacity or 0) + 1e-6
+    assert start.value - 1e-6 <= climbed.value <= exact.value + 1e-6
+    assert climbed.value >= 0.97 * exact.value  # close to the best on this incident
+
+
+def test_distributions_are_exact_up_to_their_cap_and_bounded_beyond() -> None:
+    """Item 13: memory must not grow with the draws. Percentiles are numpy's own up to
+    `_Summary.CAP` draws; beyond, within about 1/CAP, holding at most 1.5 x CAP values."""
+    from remedy.plan import _Summary
+
+    rng = np.random.default_rng(5)
+    few = rng.lognormal(size=_Summary.CAP)
+    exact = _Summary()
+    for start in range(0, few.size, 4096):
+        exact.add(few[start : start + 4096])
+    assert np.array_equal(exact.percentiles([10, 50, 90]), np.percentile(few, [10, 50, 90]))
+    many = rng.normal(size=300_000)
+    bounded = _Summary()
+    for start in range(0, many.size, 4096):
+        bounded.add(many[start : start + 4096])
+        held = bounded.stored + (0 if bounded.summary is None else bounded.summary.size)
+        assert held <= 3 * _Summary.CAP // 2
+    found = bounded.percentiles([10, 50, 90])
+    assert np.allclose(found, np.percentile(many, [10, 50, 90]), atol=0.01)
