@@ -85,9 +85,11 @@ def test_every_case_is_labelled_in_the_checks_vocabulary(case: Case) -> None:
 
 # The fourth held-out round (tuning-fourth-heldout.yaml) was measured once at 31/40 (77.5%)
 # before it became tuning material; BENCHMARKS.md keeps that figure. The blind held-out part
-# (heldout-v5.yaml) is written by another writer and not in the tree until the lead adds it and
-# measures it once; until then its test is skipped.
+# (heldout-v5.yaml, written by another writer who never saw the rules) was measured once, on
+# 2026-12-01, at 43/50 (86.0%): short of the 90% goal. The goal stays an expected failure, and
+# a second test keeps the check from falling below what was measured.
 HELD_OUT = CASES["heldout"]
+HELD_OUT_MEASURED = 43 / 50
 
 
 def test_the_check_is_right_on_at_least_90_percent_of_the_tuning_part() -> None:
@@ -103,11 +105,18 @@ def test_the_fourth_round_now_tuning_is_not_below_its_measurement() -> None:
     assert score(fourth).flawed.accuracy > 31 / 40
 
 
-@pytest.mark.skipif(not HELD_OUT, reason="heldout-v5.yaml is not in the tree yet (written blind)")
+@pytest.mark.xfail(
+    strict=True, reason="measured once at 86.0% on the blind held-out part (goal 90%)"
+)
 def test_the_check_is_right_on_at_least_90_percent_of_the_held_out_part() -> None:
     result = scored("heldout")
     wrong = [case.id for case, _ in result.wrong]
     assert result.flawed.accuracy >= GOAL_ACCURACY, wrong
+
+
+def test_the_held_out_part_is_not_below_its_one_measurement() -> None:
+    assert len(HELD_OUT) == 50
+    assert scored("heldout").flawed.accuracy >= HELD_OUT_MEASURED
 
 
 def test_on_the_tuning_part_the_flaws_found_are_the_flaws_labelled() -> None:
