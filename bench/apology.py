@@ -1,13 +1,15 @@
 """The apology check against its labelled corpus: accuracy, precision and recall, per part.
 
-    .venv/bin/python bench/apology.py [--part tuning|heldout|all] [--show-wrong] [--markdown]
+    .venv/bin/python bench/apology.py [--part tuning|heldout|all] [--file NAME] [--show-wrong]
                                       [--speed]
 
 "Flawed" detection counts a case as predicted flawed when the check's `ok` is false. Components:
 "X is missing", over the cases whose channel requires X. Hedge kinds: "the message has a hedge of
 kind K". Forgiveness: "the message asks for it" (never required). `--show-wrong` lists the cases
 whose verdict is wrong with the flaws the check predicted (for the tuning part while tuning; the
-held-out part is scored, not studied). `--speed` times the check on a 1 MB text.
+held-out part is scored, not studied). `--file NAME` scores one file of the corpus alone (say
+tuning-fourth-heldout, round 4). `--speed` times the check on a 1 MB text. The held-out part,
+heldout-v5.yaml, is written blind by another writer: until the lead adds it, it is empty.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.apology_metrics import PARTS, Counts, Score, load, score  # noqa: E402
+from tests.apology_metrics import PARTS, Counts, Score, load, load_file, score  # noqa: E402
 
 
 def _pct(value: float | None) -> str:
@@ -88,12 +90,20 @@ def speed() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", choices=(*PARTS, "all"), default="all")
+    parser.add_argument("--file", help="score one corpus file alone (its name without .yaml)")
     parser.add_argument("--show-wrong", action="store_true")
     parser.add_argument("--speed", action="store_true")
     args = parser.parse_args()
-    parts = PARTS if args.part == "all" else (args.part,)
+    if args.file:
+        print(report(args.file, score(load_file(args.file, args.file)), args.show_wrong))
+        print()
+    parts = () if args.file else PARTS if args.part == "all" else (args.part,)
     for part in parts:
-        print(report(part, score(load(part)), args.show_wrong))
+        cases = load(part)
+        if not cases:
+            print(f"### {part}: no cases (heldout-v5.yaml is not in the tree yet)\n")
+            continue
+        print(report(part, score(cases), args.show_wrong))
         print()
     if args.speed:
         print(speed())

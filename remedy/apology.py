@@ -10,13 +10,27 @@ The check recognises each component by what it means, not by our templates' sent
 set of small patterns over meaning-bearing words (`COMPONENT_RULES`): the lemmas and synonyms
 ("sorry", "apologise", "embarrassing", "unacceptable"), first-person agency ("we charged you
 twice", "I misread", "we let you down"), possession and placement ("our mistake", "the fault is
-ours", "that one's on us"), causal links ("because", "the result of", "a bug in our checkout
-charged..."), and so on. Then the context is read, as a person would:
+ours", "that one's on us"), and so on. An explanation is a clause that says what caused the
+failure: a causal link ("because", "which meant", "..., so it missed the van"), a word about
+causes ("the reason", "what went wrong", "it came down to"), or past-tense narration with a
+subject on our side: "our" and any noun ("our florist took the wrong ticket"), a system, record,
+event or person named by what it is ("a colleague sent", "the baker never saw it"; a role is
+also told by its ending, -er, -or, -ist, -ian), a partner, a failure verb ("the card failed"), a
+faulty state ("the lock was faulty"), a step left undone ("I didn't tick it", "without
+checking"), what we had or believed ("we had two instructors off sick", "we assumed"). The past
+is read from the regular "-ed" and a list of irregular verbs. The harm told in the first person
+("we sent you the wrong coat") and a remedy told in the past ("our team refunded you") are not
+explanations. Then the context is read, as a person would:
 
 - negation cancels a component: "this was not our fault" is a denial (reported as deflection),
   "we cannot refund" is not an offer, "please do not reply" is not a contact;
-- a condition cancels acknowledgement and regret: "if we made a mistake" is a conditional
-  apology (reported as a hedge);
+- a condition cancels acknowledgement and regret: "if we made a mistake" and "if we packed them
+  badly, we're sorry" are conditional apologies (reported as a hedge), and a cause inside a
+  condition is no explanation;
+- sympathy is not regret: "sorry to hear you've been unwell" is no hedge, but no apology for
+  the mistake either; a repeat owned is no denial ("this isn't the first time we've let you
+  down");
+- a remedy the customer pays for is no remedy ("we can reship it for $8");
 - an uncommitted offer is not an offer: "we'll look into a refund", "you may be eligible";
 - words inside a hedge do not count: "sorry if ..." is not regret, "apologise for any
   inconvenience" is not regret either.
@@ -47,11 +61,12 @@ characters (the rest is ignored and the result says so), so a 1 MB file is still
 rule only runs in the sentences that hold one of its `needs` words.
 
 It catches the common failures of a draft, not every nuance of prose. tests/apology_corpus/
-holds the labelled messages it is measured on (BENCHMARKS.md, "Apology check"): it catches
-every flawed message of the held-out part, but judges some good ones flawed, mostly for an
-explanation worded in a way no rule knows. That is the known weakness: a good message it rejects
-names what it could not find, and an explanation said plainly ("the reason was ...", "because
-...") is always found.
+holds the labelled messages it is measured on (BENCHMARKS.md, "Apology check"). Its weak spot
+was the explanation worded in a way no rule knew (the fourth held-out round: 77.5%, 9 good
+messages rejected); the explanation is now recognised by what it is rather than by phrases, and
+a blind held-out part written by someone else measures how far that carries. A good message it
+rejects names what it could not find, and an explanation said plainly ("the reason was ...",
+"because ...") is always found.
 """
 
 from __future__ import annotations
@@ -211,12 +226,139 @@ _MECHANISM = (
     r"chart|form|field|menu|description|listing|reminder|schedule|queue|"
     r"database|engineer|developer|staff|colleague|member of (?:our|the) team|line|run|list)s?"
 )
+
+
+def _alt(words: tuple[str, ...]) -> str:
+    """One alternation of words or phrases (letters, spaces, hyphens, apostrophes), as a trie:
+    "bak(?:e(?:r|ry))" tries each letter once, where "baker|bakery|..." tries every word in turn
+    (a list of 200 words costs a regular expression 200 tries at every place it could start).
+    A word that continues another is tried first ("broke down" before "broke")."""
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def build(node: dict[str, Any]) -> str:
+        branches = [char + build(child) for char, child in sorted(node.items()) if char]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return "(?:" + build(trie) + ")"
+
+
+# English verbs in the past: the regular "-ed" (not "need", "speed": no "e" before the "ed"),
+# and the irregular simple past and past participle, complete enough for narration ("our
+# florist took", "a colleague sent", "the oil leaked", "we'd known", "was sent").
+_IRREGULAR_PAST = (
+    "arose", "ate", "awoke", "became", "began", "bent", "bit", "blew", "bought", "broke", "brought",
+    "built", "burnt", "burst", "came", "caught", "chose", "cost", "crept", "cut", "dealt", "did",
+    "drank", "drew", "drove", "dug", "fed", "fell", "felt", "flew", "forgot", "froze", "gave",
+    "got", "grew", "had", "heard", "held", "hid", "hit", "hung", "hurt", "kept", "knew", "laid",
+    "led", "left", "lent", "let", "lit", "lost", "made", "meant", "met", "misheard", "mislaid",
+    "misled", "misread", "mistook", "overran", "overrode", "overtook", "overwrote", "paid", "put",
+    "quit", "ran", "rang", "read", "reset", "rode", "rose", "said", "sat", "saw", "sent", "set",
+    "shook", "shot", "shrank", "shut", "slid", "sold", "spent", "spilt", "split", "spoke", "spread",
+    "stole", "stood", "struck", "stuck", "swept", "taught", "thought", "threw", "told", "took",
+    "tore", "understood", "undid", "upset", "went", "woke", "wore", "wrote",
+)  # fmt: skip
+_IRREGULAR_PARTICIPLE = (
+    "arisen", "been", "begun", "bitten", "blown", "broken", "chosen", "done", "drawn", "driven",
+    "eaten", "fallen", "forgotten", "frozen", "given", "gone", "gotten", "grown", "hidden", "known",
+    "mistaken", "overrun", "overridden", "overwritten", "rebuilt", "redone", "rewritten", "ridden",
+    "risen", "run", "seen", "shaken", "shown", "shrunk", "spoken", "stolen", "taken", "thrown",
+    "torn", "woken", "worn", "written", "withdrawn",
+)  # fmt: skip
+_REGULAR_PAST = r"(?:\w+-)?\w{2,}(?<!e)ed|agreed|guaranteed"
+_PAST_FORM = rf"(?:{_REGULAR_PAST}|{_alt(_IRREGULAR_PAST)})"
+# A participle, for the passive and the perfect: "was sent", "had been copied", "we'd known".
+_PARTICIPLE = rf"(?:{_REGULAR_PAST}|{_alt(_IRREGULAR_PAST + _IRREGULAR_PARTICIPLE)})"
+# The past, with its negations: what happened, or what did not ("our desk did not hold").
 _PAST = (
-    r"(?:\w{2,}ed|had|sent|broke|froze|went (?:down|offline|wrong|out)|lost|kept|left|hid|took|"
-    r"threw|found|got|came|told|gave|set|ran|cut|held|let|made|put|read|misread|stuck|shut|fell|"
-    r"dropped|wiped|overwrote|"
-    r"(?:didn't|did not|wasn't|was not|weren't|couldn't|could not|hadn't|had not) \w+)"
+    rf"(?:{_PAST_FORM}|(?:didn't|did not|wasn't|was not|weren't|were not|couldn't|could not|"
+    r"hadn't|had not|never|failed to|forgot to|(?:was|were) unable to|(?:wasn't|weren't) able "
+    r"to) \w+)"
 )
+# A word inside a clause: not a conjunction, a pronoun of the customer, an auxiliary of the
+# present or the future, or anything that opens a new clause.
+_FREE = (
+    r"(?!(?:and|but|or|so|then|than|which|who|whom|whose|that|because|if|when|while|as|we|i|you|"
+    r"he|she|they|it|us|me|them|your|yours|will|would|can|could|may|might|shall|must|is|are|am|"
+    r"has|have|had|was|were|been|being|to|not|now|please)\b)[\w'-]+"
+)
+# What we did to put things right, or to reach the customer: the remedy told, not the cause
+# ("our billing team refunded the difference").
+_REMEDY_VERB = _alt(
+    (
+        "refunded", "reimbursed", "credited", "repaid", "resent", "re-sent", "reshipped",
+        "re-shipped", "replaced", "rebooked", "rescheduled", "restored", "reversed", "waived",
+        "apologised", "apologized", "contacted", "called", "rang", "phoned", "emailed", "texted",
+        "arranged", "upgraded", "offered", "promised", "covered", "fixed",
+        "resolved", "corrected", "repaired", "compensated", "dispatched", "posted", "delivered",
+    )
+)  # fmt: skip
+# Who or what on our side can cause a failure: systems, records and machines, people by their
+# role, places, events. A role is also told by its ending ("florist", "adviser", "technician"):
+# `_AGENT` takes any word ending in -er, -or, -ist or -ian but the common words that are not
+# roles ("order", "number", "customer", "floor").
+_AGENT_WORDS = (
+    # systems, code, records, machines
+    "system", "software", "code", "app", "website", "site", "checkout", "page", "tool", "process",
+    "database", "server", "network", "router", "terminal", "till", "card reader", "card machine",
+    "machine", "sensor", "thermostat", "fridge", "freezer", "boiler", "oven", "kiln", "conveyor",
+    "lock", "alarm", "camera", "van", "lorry", "truck", "email", "mailing", "template", "form",
+    "feed", "import", "export", "sync", "integration", "plugin", "script", "job", "batch", "run",
+    "update", "upgrade", "migration", "release", "deployment", "rule", "filter", "setting",
+    "settings", "config", "configuration", "spreadsheet", "formula", "list", "record", "records",
+    "count", "stock count", "stock level", "inventory", "catalogue", "catalog", "label", "barcode",
+    "rota", "schedule", "diary", "calendar", "reminder", "alert", "notification", "algorithm",
+    "chart", "map", "file", "sheet", "printout", "ticket", "note", "notes", "instructions",
+    "handover", "procedure", "checklist", "workflow", "automation", "direct debit", "mandate",
+    "change", "switch", "bug", "glitch", "typo", "mix-up", "misunderstanding", "cache", "link",
+    "certificate", "script", "line", "plan", "booking system", "payment run", "billing run",
+    # events
+    "storm", "flood", "fire", "power cut", "power failure", "power", "pipe", "leak", "snow",
+    "strike", "outage", "shortage", "backlog", "accident", "bank holiday",
+    # people and teams
+    "team", "staff", "crew", "colleague", "member of staff", "member of our team", "agent",
+    "assistant", "attendant", "accountant", "consultant", "merchant", "technician", "chef",
+    "cook", "nurse", "vet", "rep", "representative", "sitter", "walker", "temp", "trainee",
+    "apprentice", "volunteer", "person", "people", "guide", "coach", "office", "desk", "shop",
+    "store", "kitchen", "bakery", "lab", "workshop", "studio", "depot", "warehouse", "branch",
+    "factory", "bank",
+)  # fmt: skip
+_NOT_AGENT_ER = _alt(
+    (
+        "order", "number", "other", "another", "letter", "offer", "answer", "matter", "summer",
+        "winter", "dinner", "after", "ever", "never", "either", "neither", "whether", "rather",
+        "later", "earlier", "further", "better", "sooner", "over", "under", "together", "customer",
+        "member", "user", "buyer", "reader", "subscriber", "corner", "paper", "cover", "banner",
+        "border", "chapter", "character", "voucher", "mother", "father", "brother", "sister",
+        "daughter", "manner", "flower", "flavor", "color", "door", "floor", "poor", "minor",
+        "major", "error", "mirror", "horror", "honor", "favor", "labor", "harbor", "behavior",
+        "visitor", "donor", "indoor", "outdoor", "exist", "assist", "insist", "consist", "resist",
+        "persist", "wrist", "twist", "median", "christian", "dear", "year", "hour", "four",
+        "our", "super", "proper", "upper", "lower", "fewer", "newer", "older", "bigger",
+        "smaller", "larger", "longer", "shorter", "faster", "slower", "cheaper", "higher",
+    )
+)  # fmt: skip
+_AGENT = rf"(?:{_alt(_AGENT_WORDS)}s?|(?!{_NOT_AGENT_ER}s?\b)\w{{2,}}(?:er|or|ist|ian)s?)(?![\w'-])"
+# What "our" is followed by when it names a failing part of us, not a fault or a courtesy.
+_NOT_OURS = _alt(
+    (
+        "mistake", "mistakes", "fault", "faults", "error", "errors", "apology", "apologies", "bad",
+        "doing", "failure", "failing", "problem", "responsibility", "job", "duty", "thanks", "best",
+        "promise", "word", "side", "end", "part", "policy", "policies", "terms", "customer",
+        "customers", "client", "clients", "guest", "guests", "member", "members", "user", "users",
+        "patient", "patients", "refund", "replacement", "offer", "gift", "voucher", "credit",
+        "way", "sincere", "deep", "deepest", "sincerest", "hope", "aim", "goal", "priority",
+        "intention", "attention", "regret", "regrets", "fee", "fees", "price", "prices", "cost",
+        "expense", "treat", "watch", "money", "turn", "business", "pleasure",
+    )
+)  # fmt: skip
 # How a system or a process works, when that is the cause ("our date picker starts on ...").
 _DOES = (
     r"(?:starts|shows|lists|asks|accepts|defaults|treats|uses|keeps|sends|charges|applies|runs|"
@@ -238,6 +380,15 @@ _STEP = (
     r"leaves?|roll|rolls|holds?|cannot|can't|only|happens?|reads?|confirms?|reviews?|"
     r"approves?|has to|have to)"
 )
+
+# What can be "on us": "dinner is on us", "your next cut and colour is on me".
+_ON_US = _alt(
+    (
+        "dinner", "meal", "drink", "drinks", "coffee", "wine", "lunch", "dessert", "room", "night",
+        "stay", "cake", "delivery", "shipping", "postage", "cut", "colour", "color", "visit",
+        "treatment", "class", "session", "ride", "box",
+    )
+)  # fmt: skip
 
 _COMPONENT_RULES: tuple[ComponentRule, ...] = (
     # --- acknowledgement of responsibility: ownership said plainly -----------------------------
@@ -266,11 +417,15 @@ _COMPONENT_RULES: tuple[ComponentRule, ...] = (
     ComponentRule(
         "ack.on-our-side",
         "acknowledgement",
-        r"\b(?:mistake|fault|error|failure|slip|oversight) (?:was |is )?(?:on|at) (?:our|my) "
-        r"(?:side|part|end)\b|\b(?:faulty|bad|broken|failed|buggy|botched) (?:\w+ ){0,2}?(?:on|at) "
-        r"(?:our|my) (?:side|part|end)\b",
+        r"\b(?:mistake|fault|error|failure|slip|oversight|mess-?up|screw-?up|cock-?up|blunder|"
+        r"lapse) (?:was |is )?(?:on|at) (?:our|my) (?:side|part|end)\b|\b(?:faulty|bad|broken|"
+        r"failed|buggy|botched) (?:\w+ ){0,2}?(?:on|at) (?:our|my) (?:side|part|end)\b|"
+        # the fault put down to us: "a serious error by our practice", "a mistake by me"
+        r"\b(?:mistake|error|fault|failure|oversight|blunder|slip|lapse) (?:made )?(?:by|of) "
+        rf"(?:us|me|(?:our|my) (?:own )?(?!{_PARTNER}\b)(?:team|staff|practice|company|shop|store|"
+        r"office|people|business|clinic|surgery|branch|studio|kitchen|warehouse|firm|agency))\b",
         conditional=True,
-        needs=("side", "part", "end"),
+        needs=("side", "part", "end", "us", "me", "our", "my"),
     ),
     ComponentRule(
         "ack.of-us",
@@ -279,9 +434,17 @@ _COMPONENT_RULES: tuple[ComponentRule, ...] = (
         r"insensitive|stupid) (?:of|on the part of) (?:us|me)\b|"
         r"\b(?:my|our) (?:bad|poor|wrong|careless|hasty) (?:decision|call|judge?ment|choice)\b|"
         r"\b(?:bad|poor|wrong|careless|hasty) (?:decision|call|judge?ment|choice) (?:on (?:my|our) "
-        r"part|of (?:mine|ours)|by (?:me|us))\b",
+        r"part|of (?:mine|ours)|by (?:me|us))\b|"
+        # the passive that names us: "that was badly handled by us", "mislabelled by me"
+        r"\b(?:badly|poorly|wrongly|carelessly|clumsily|thoughtlessly) (?:\w+ed|done|run|made) "
+        r"by (?:us|me)\b|\bmis\w+ed by (?:us|me)\b",
         conditional=True,
         needs=(
+            "badly",
+            "poorly",
+            "wrongly",
+            "clumsily",
+            "by",
             "careless",
             "thoughtless",
             "wrong",
@@ -312,9 +475,12 @@ _COMPONENT_RULES: tuple[ComponentRule, ...] = (
         "acknowledgement",
         # First person and "wrong" in one clause: "that was my call and it was the wrong one".
         r"\b(?:we|i|my|our)\b[^.;:!?]{0,60}?\b(?:was|were|is|are) (?:\w+ )?(?:wrong|mistaken|"
-        r"incorrect|careless|thoughtless|unfair)\b",
+        r"incorrect|careless|thoughtless|unfair)\b|"
+        # "we weren't careful enough"
+        rf"\b{_WE} (?:weren't|wasn't|were not|was not) (?:\w+ )?(?:careful|thorough|clear|quick|"
+        r"fast|organised|organized|prepared|ready) enough\b",
         conditional=True,
-        needs=("wrong", "mistaken", "incorrect", "careless", "thoughtless", "unfair"),
+        needs=("wrong", "mistaken", "incorrect", "careless", "thoughtless", "unfair", "enough"),
     ),
     ComponentRule(
         "ack.we-made",
@@ -340,11 +506,13 @@ _COMPONENT_RULES: tuple[ComponentRule, ...] = (
         rf"\b{_WE_HAVE} {_ADV}(?:messed|screwed|mucked|fouled|cocked|stuffed|slipped) up\b|"
         rf"\b{_WE_HAVE} {_ADV}(?:fumbled|goofed|botched|bungled|blew it|dropped the ball|"
         r"let (?:you|our customers|customers|everyone|them|him|her|your \w+) down|failed|"
+        r"let (?:this|it|that|things) slip|"
         r"fell short|fallen short|broke (?:our|my|a|the|this|it|that|things) ?(?:promise|word)?|"
         r"broken (?:our|my|a|the) (?:promise|word)|made a (?:real |complete )?(?:mess|hash)|"
         r"lost (?:it|them|your \w+))\b",
         conditional=True,
         needs=(
+            "slip",
             "up",
             "fumbled",
             "goofed",
@@ -379,7 +547,14 @@ _COMPONENT_RULES: tuple[ComponentRule, ...] = (
         r"(?:\w+ )?(?:check|catch|notice|spot|send|ship|deliver|test|honou?r|keep|do|get|tell|"
         r"warn|process|pack|follow|update|return|remove|bring|read|ask|confirm|plan|think|give|"
         r"renew|flag|stop|make|live up|deliver|answer|sent|shipped|delivered|checked|told|"
-        r"processed|answered|replied|called)\b",
+        r"processed|answered|replied|called)\b|"
+        # The subject said once for two verbs: "we agreed that price, and then did not record
+        # it", "I reassigned it when a sitter was ill and didn't confirm ...".
+        rf"\b{_WE} (?:[\w'-]+,? ){{1,8}}?(?:and|but),? (?:then |still |simply )?(?:didn't|did not|"
+        r"never|forgot to|failed to|neglected to) (?:\w+ )?(?:check|catch|notice|spot|send|ship|"
+        r"deliver|test|honou?r|keep|tell|warn|process|pack|follow|update|remove|read|ask|confirm|"
+        r"renew|flag|record|tick|save|copy|log|enter|cancel|move|book|assign|reply|call|turn up|"
+        r"show up|come|arrive|pass)\b",
         conditional=True,
         needs=("n't", "not", "never", "failed", "forgot", "neglected", "omitted"),
     ),
@@ -388,15 +563,36 @@ _COMPONENT_RULES: tuple[ComponentRule, ...] = (
         "acknowledgement",
         # First-person acts that were wrong in themselves: "we'd pasted last month's link",
         # "we had cancelled the appointment without telling you".
-        rf"\b{_WE}(?:'d| had| have|'ve)? \w+ed (?:\w+ ){{0,4}}?(?:the wrong|an old|the old|last "
-        r"\w+'s|twice|by mistake|in error|without (?:telling|asking|warning|checking|"
-        r"confirming))\b|"
-        # Ours, failing: "our agent didn't notice", "our system ignored the pause".
-        rf"\b(?:our|my) (?:\w+ )?(?:{_OUR_PEOPLE}|system|software|site|website|app|checkout|"
-        r"process|desk|tool|script) (?:didn't|did not|failed to|forgot to|never|ignored|missed|"
-        r"overlooked)\b",
+        rf"\b{_WE}(?:'d| had| have|'ve)? {_PAST_FORM} (?:[\w'-]+ ){{0,6}}?(?:the wrong|an old|"
+        r"the old|last \w+'s|twice|by mistake|in error|by accident|without (?:telling|asking|"
+        r"warning|checking|confirming)|(?:into|in|for|onto|on) the same (?:slot|time slot|table|"
+        r"room|seat|seats|pitch|hall|space|spot|car|appointment|booking|session|class|van|box|"
+        r"bag|shift))\b|"
+        # Ours, failing: "our agent didn't notice", "our sitter didn't visit"; not a partner
+        # ("our courier didn't" is what the partner did).
+        rf"\b(?:our|my) (?:(?!{_PARTNER}\b)[\w-]+ )?(?!{_PARTNER}\b)(?!{_NOT_OURS}\b)[\w-]+ "
+        r"(?:didn't|did not|failed to|forgot to|never|ignored|missed|overlooked)\b",
         conditional=True,
-        needs=("ed", "n't", "not", "failed", "forgot", "never", "ignored", "missed", "overlooked"),
+        needs=(
+            "ed",
+            "n't",
+            "not",
+            "failed",
+            "forgot",
+            "never",
+            "ignored",
+            "missed",
+            "overlooked",
+            "accident",
+            "without",
+            "same",
+            "mistake",
+            "error",
+            "twice",
+            "wrong",
+            "old",
+            "'s",
+        ),
     ),
     ComponentRule(
         "ack.should-have",
@@ -412,7 +608,8 @@ _COMPONENT_RULES: tuple[ComponentRule, ...] = (
         "acknowledgement",
         r"\b(?:this|that|it|which|the (?:mistake|error|fault|blame|delay|outage|mix-up|problem|"
         r"failure))(?: one)?(?:'s|'ll be| is| was| lies| rests| sits| will be| falls| sat) "
-        r"(?:\w+ ){0,2}?(?:on|down to) (?:us|me)\b|\bon (?:our|my) watch\b",
+        r"(?:\w+ ){0,2}?(?:on|down to) (?:us|me)\b|\bon (?:our|my) watch\b|"
+        r"\b(?:that|this) (?:one )?was (?:all )?(?:us|me)\b",
         conditional=True,
         needs=("us", "me", "watch"),
     ),
@@ -452,6 +649,7 @@ _COMPONENT_RULES: tuple[ComponentRule, ...] = (
         r"shipped (?:\w+ ){0,2}?(?:the wrong|late|broken)|gave (?:\w+ ){0,2}?away|"
         r"kept (?:emailing|charging|sending|billing|texting|calling)|"
         r"cancelled (?:\w+ ){0,2}?by mistake|misread|misjudged|misunderstood|mislabell?ed|"
+        r"double[- ]booked|"
         r"mis-?priced|mixed up|missed (?:your|the) \w+|kept you waiting|exposed|leaked|"
         r"underestimated|overbooked|oversold|forgot)\b",
         conditional=True,
@@ -478,13 +676,16 @@ _COMPONENT_RULES: tuple[ComponentRule, ...] = (
             "overbooked",
             "oversold",
             "forgot",
+            "booked",
         ),
     ),
     # --- regret: feeling it, in many words --------------------------------------------------
     ComponentRule(
         "reg.sorry",
         "regret",
-        r"\bsorry\b",
+        # Sympathy is not regret for the mistake: "sorry to hear you've been unwell", "sorry for
+        # your loss" (fine beside an apology, but no apology on their own).
+        r"\bsorry\b(?! (?:to (?:hear|learn|read)|for (?:the |your )?loss)\b)",
         conditional=True,
         needs=("sorry",),
     ),
@@ -532,9 +733,23 @@ _COMPONENT_RULES: tuple[ComponentRule, ...] = (
         "reg.unacceptable",
         "regret",
         r"\b(?:unacceptable|inexcusable|not good enough|(?:is|was|'s) not (?:okay|ok|acceptable|"
-        r"right)|not how (?:we|anyone|it) (?:\w+ ){0,2}?(?:should|is supposed|work|treat))\b",
+        r"right)|not how (?:we|anyone|it) (?:\w+ ){0,2}?(?:should|is supposed|work|treat)|"
+        r"(?:is|was|'s) not (?:the|what) (?:\w+ ){0,2}?(?:experience|standard|service|care) (?:we|"
+        r"you|anyone))\b",
         negatable=False,
-        needs=("unacceptable", "inexcusable", "enough", "ok", "acceptable", "right", "how"),
+        needs=(
+            "unacceptable",
+            "inexcusable",
+            "enough",
+            "ok",
+            "acceptable",
+            "right",
+            "how",
+            "experience",
+            "standard",
+            "service",
+            "care",
+        ),
     ),
     ComponentRule(
         "reg.should-never",
@@ -545,6 +760,14 @@ _COMPONENT_RULES: tuple[ComponentRule, ...] = (
         needs=("should",),
     ),
     # --- explanation: what went wrong, and why ---------------------------------------------
+    # An explanation says what caused the failure. Said outright: a causal link ("because",
+    # "which meant", "..., so it missed the van") or a word about causes ("the reason", "what
+    # went wrong", "it came down to"). Or told: past-tense narration of what a part of us (or a
+    # partner) did or failed to do, with a subject that names it, "our florist took", "a
+    # colleague sent", "the oil leaked", "the lock was faulty", "we had two instructors off
+    # sick", "I didn't tick it". Harm told in the first person ("we sent you the wrong coat",
+    # "we charged you twice") is the acknowledgement, not the why, and so is a remedy told in
+    # the past ("our billing team refunded the difference").
     ComponentRule(
         "exp.meta",
         "explanation",
@@ -552,7 +775,13 @@ _COMPONENT_RULES: tuple[ComponentRule, ...] = (
         r"the reason(?!s? for (?:this|my|our) (?:email|letter|message|call))|how (?:it|this|that) "
         r"happened|how this came about|to explain|an explanation|behind the scenes|the short "
         r"version|long story short|it turn(?:s|ed) out|turns out|we found (?:that|out)|"
-        r"we traced|traced (?:it|this|the \w+) (?:back )?to|tracked (?:it |this |the \w+ )?down)\b",
+        r"we traced|traced (?:it|this|the \w+) (?:back )?to|tracked (?:it |this |the \w+ )?down|"
+        # "it came down to our fleet records", "it was down to a typo" (not "down to us")
+        r"(?:came|comes|boiled|boils|was all|was|is|'s) down to (?!(?:us|me)\b|(?:our|my) (?:own )?"
+        r"(?:mistake|fault|error|failure|carelessness)\b)|"
+        r"the culprit|root cause|the (?:problem|trouble|fault|issue) (?:was|is|lay|lies|turned out)"
+        r"(?! (?:\w+ed|being|been|ours|mine|on|with|my|our|now|fixed|resolved|solved)\b)|"
+        r"where (?:it|things|we|this) went wrong)\b",
         negatable=False,
         needs=(
             "happened",
@@ -568,21 +797,62 @@ _COMPONENT_RULES: tuple[ComponentRule, ...] = (
             "found",
             "traced",
             "tracked",
+            "down",
+            "culprit",
+            "problem",
+            "trouble",
+            "fault",
+            "issue",
         ),
     ),
     ComponentRule(
         "exp.because",
         "explanation",
         r"\b(?:because|as a result of|the result of|resulted from|caused by|came from|"
-        r"stemmed from|due to|owing to|thanks to a)\b",
+        r"stemmed from|due to|owing to|thanks to a|"
+        # what follows from a cause: "..., which meant your order waited"
+        r"(?:which|that|this|it) (?:meant|means|caused|led to|left (?:you|your|us))|"
+        r"(?:which|that|this) is why|that's why|as a result)\b",
         negatable=False,
-        needs=("because", "result", "caused", "came", "stemmed", "due", "owing", "thanks"),
+        needs=(
+            "because",
+            "result",
+            "caused",
+            "came",
+            "stemmed",
+            "due",
+            "owing",
+            "thanks",
+            "meant",
+            "means",
+            "led",
+            "left",
+            "why",
+        ),
+    ),
+    ComponentRule(
+        "exp.so",
+        "explanation",
+        # "..., so it missed the van", "... and so the baker never saw it": what follows was the
+        # result of the clause before, which is the cause. Not a remedy: "so we refunded you".
+        # (The pattern starts with the word itself and looks back for the comma: a pattern
+        # that starts with a literal is searched for quickly.)
+        r"so(?:(?<=[,;]\sso)|(?<=[,;]\s\sso)|(?<=\sand\sso)|(?<=\s-\sso)) (?:(?:(?:the|a|an|our|"
+        rf"your|his|her|their|every|each|one|both) (?:{_FREE} ){{0,2}}?[\w'-]+|it|that|this|they|"
+        rf"he|she|everyone|everything|nobody|no one|nothing|none of (?:us|them)) (?:{_FREE} )?"
+        rf"(?:had |was |were |got )?(?!{_REMEDY_VERB}\b){_PAST}|(?:we|i) (?:{_FREE} )?"
+        rf"(?!{_REMEDY_VERB}\b|sent\b|shipped\b|delivered\b|decided\b){_PAST})\b",
+        negatable=False,
+        needs=("so",),
     ),
     ComponentRule(
         "exp.went-wrong",
         "explanation",
         r"\bwent wrong\b|\bhuman error\b|\b(?:a|an|the) (?:\w+ )?(?:error|mistake|fault|bug|"
-        r"glitch|problem|typo|failure) (?:in|with|on|at) (?:our|the) \w+",
+        r"glitch|problem|typo|failure|mix-up|mixup|misprint|misunderstanding|miscommunication|"
+        r"oversight) (?:in|with|on|at|between) (?:our|the|two) \w+|"
+        # what happened, in other words: "here's what went on", "it slipped through the net"
+        r"\bwhat went on\b|\b(?:slipped|fell) (?:through|between) (?:the )?(?:cracks|net|gaps?)\b",
         negatable=False,
         needs=(
             "wrong",
@@ -595,40 +865,166 @@ _COMPONENT_RULES: tuple[ComponentRule, ...] = (
             "problem",
             "typo",
             "failure",
+            "mix",
+            "misprint",
+            "misunderstanding",
+            "miscommunication",
+            "oversight",
+            "went",
+            "slipped",
+            "fell",
         ),
+    ),
+    ComponentRule(
+        "exp.ours-did",
+        "explanation",
+        # A part of us, told by "our" and whatever noun follows, doing or failing to do
+        # something in the past: "our adviser copied the city", "our card terminal lost its
+        # connection", "two of us took bookings", "our attendant should have switched them".
+        # The word before the verb is the head noun: "our fee check ran", not "our fees rose".
+        rf"\b(?:our|my|(?:one|two|three|some|both|all|each|several|a few) of (?:our|my|us)) "
+        rf"(?:(?!{_REMEDY_VERB}\b){_FREE} ){{0,4}}?(?!{_NOT_OURS}\b|{_REMEDY_VERB}\b){_FREE}"
+        rf"(?: (?:that|which|who))? "
+        rf"(?:(?:was|were) \w+ing|(?:had |'d |was |were |got |should have |had been |was being )?"
+        rf"(?!{_REMEDY_VERB}\b){_PAST})\b|"
+        rf"\b(?:one|two|three|some|both|all|each|several|a few|neither|none) of us (?:had |'d |was "
+        rf"|were )?(?!{_REMEDY_VERB}\b){_PAST}\b",
+        negatable=False,
+        needs=("our", "my", "us"),
+    ),
+    ComponentRule(
+        "exp.agent-did",
+        "explanation",
+        # The same with a system, a record or a person named by what it is: "a colleague sent
+        # the email", "the baker never saw it", "someone typed the wrong price".
+        rf"\b(?:the|a|an|one|another|each|both|two|three|some|several|this|that|which|one of the|"
+        rf"his|her|their|its) (?:{_FREE} ){{0,2}}?{_AGENT}(?: (?:that|which|who))?"
+        rf"(?: {_FREE}){{0,3}}? "
+        rf"(?:(?:was|were) \w+ing|(?:had |'d |was |were |got |should have |had been |was being )?"
+        rf"(?!{_REMEDY_VERB}\b){_PAST})\b|"
+        rf"\b(?:someone|somebody) (?:{_FREE} ){{0,3}}?(?:had |was |were )?{_PAST}\b",
+        negatable=False,
     ),
     ComponentRule(
         "exp.mechanism",
         "explanation",
+        # How a system or a process works, when that is the cause: "our date picker starts on
+        # Monday", "the renewal process does not read call notes".
         rf"\b(?:a|an|the|our|one of our|two of our|his|her|their) (?:\w+ ){{0,2}}?{_MECHANISM}\b"
-        rf"(?: (?!and\b|but\b|so\b|which\b)\w+){{0,4}}? (?:had |was |were )?(?:{_PAST}|{_DOES})\b",
+        rf"(?: (?!and\b|but\b|so\b|which\b)\w+){{0,4}}? {_DOES}\b",
         negatable=False,
     ),
     ComponentRule(
-        "exp.our-people",
+        "exp.failed",
         "explanation",
-        rf"\b(?:our|my|one of our|the) (?:\w+ )?{_OUR_PEOPLE}(?: \w+){{0,3}}? {_PAST}\b|"
-        r"\bwithout (?:first |properly |ever |even )?(?:checking|testing|telling|asking|"
-        r"confirming|noticing|reading|looking|updating|removing|comparing)\b|"
-        r"\b(?:at once|at the same time|side by side|got (?:mixed|swapped|split|lost|stuck|"
-        r"muddled|switched))\b",
+        # Verbs that are failures in themselves, said of anything but the customer's own
+        # things: "the card with the ceremony on it failed", "the oil leaked out".
+        r"\b(?:the|a|an|our|its|their|one|this|that|my|his|her) (?:(?!(?:and|but|or|so|then|which|"
+        r"who|that|because|if|when|while|as|we|i|you|your|yours|has|have|will|would|can|could|is|"
+        r"are)\b)[\w'-]+ ){0,6}?(?:failed|broke|crashed|froze|jammed|malfunctioned|overheated|"
+        r"leaked|burst|tripped|expired|lapsed|timed out|cut out|gave (?:out|way)|"
+        r"went (?:down|offline|off|out)|"
+        r"stopped (?:working|responding|syncing|sending|printing|running|charging|updating)|"
+        r"misfired|overflowed|collapsed|caught fire|short-circuited|corrupted|glitched|seized|"
+        r"snapped|cracked|melted|spoiled|ran (?:out|dry|over)|stalled|dropped out|died)\b",
         negatable=False,
+        needs=(
+            "failed",
+            "broke",
+            "crashed",
+            "froze",
+            "jammed",
+            "malfunction",
+            "overheat",
+            "leaked",
+            "burst",
+            "tripped",
+            "expired",
+            "lapsed",
+            "timed",
+            "cut",
+            "gave",
+            "went",
+            "stopped",
+            "misfired",
+            "overflow",
+            "collapsed",
+            "caught",
+            "circuit",
+            "corrupt",
+            "glitch",
+            "seized",
+            "snapped",
+            "cracked",
+            "melted",
+            "spoiled",
+            "ran",
+            "stalled",
+            "dropped",
+            "died",
+        ),
     ),
     ComponentRule(
-        "exp.owned-failure",
+        "exp.defect",
         "explanation",
-        # Something of ours that failed to do its part: "our desk did not hold a spare".
-        r"\b(?:our|my) (?:\w+ ){1,2}?(?:didn't|did not|failed to|forgot to|never|wasn't|was not|"
-        r"weren't|couldn't|could not|doesn't|does not) \w+|\b(?:it|this|that|they|which) (?:was|"
-        r"were|got) (?:simply )?(?:missed|skipped|overlooked|forgotten|swapped|mixed up|switched|"
-        r"muddled|left out)\b|\b(?:were|was|got) (?:swapped|mixed up|switched|muddled|confused)\b",
+        # Something of ours in a faulty state: "the lock on that row was faulty", "our stock
+        # count was wrong", "the printer had been switched off". Damage ("broken") only of a
+        # system or a tool: a broken vase is the harm, a broken scanner the cause.
+        rf"\b(?:the|a|an|our|its|their|one|this|that|my) (?:{_FREE} ){{0,5}}?(?:was|were|had been"
+        r"|'d been) (?:still |already |simply |actually |in fact |also |quietly )?(?:faulty|"
+        r"misconfigured|mislabell?ed|misprinted|miscalibrated|out of date|outdated|out of stock|"
+        r"blocked|jammed|stuck|unplugged|switched off|turned off|wrong|incorrect|inaccurate|"
+        r"corrupt(?:ed)?|set (?:wrong|incorrectly|too \w+|to the wrong)|(?:in|on|under|at) the "
+        r"wrong|not (?:updated|set|switched on|plugged in|connected|working|calibrated|saved|"
+        r"recorded|checked|tested|fixed|repaired|renewed|cleared|logged|entered|marked|passed "
+        r"on|on))\b|"
+        rf"\b(?:the|a|an|our|its|their|one|this|that|my) (?:{_FREE} ){{0,2}}?{_AGENT}"
+        rf"(?: {_FREE}){{0,3}}? (?:was|were|had been|'d been) (?:still |already )?(?:broken|"
+        r"damaged|defective|loose|empty|full)\b",
+        negatable=False,
+        needs=("was", "were", "been"),
+    ),
+    ComponentRule(
+        "exp.skipped",
+        "explanation",
+        # A step of the job left undone: "I didn't tick it", "we did not test it when it
+        # arrived", "and then did not record it", "without checking", "instead of being logged".
+        rf"\b(?:{_WE}(?:'d| had)?|and|but) (?:then |simply |just |also |still )?(?:didn't|did not|"
+        r"never|hadn't|had not|forgot to|failed to|neglected to|omitted to) (?:\w+ )?(?:check|"
+        r"test|confirm|update|record|copy|save|back up|enter|log|note|print|label|pack|read|"
+        r"notice|spot|catch|see|compare|measure|tighten|lock|secure|close|clear|remove|renew|"
+        r"pass|hand|switch|set|turn|tick|sign|review|approve|verify|validate|double-check|follow|"
+        r"train|brief|flag|mark|assign|schedule|order|reorder|restock|store|clean|wash|service|"
+        r"inspect|calibrate|charge|plug|upload|sync|link|attach|include|add|apply|realise|realize|"
+        r"know|remember|ask|look|think|plan|cancel|stop|move|change)\w*\b|"
+        r"\bwithout (?:first |properly |ever |even |anyone )?(?!charging|paying|costing|waiting|"
+        r"delay|any\b)\w{3,}ing\b|"
+        rf"\binstead of (?:being )?(?:{_REGULAR_PAST}|checking|testing|logging|recording)\b",
         negatable=False,
         needs=(
             "n't",
             "not",
-            "failed",
-            "forgot",
             "never",
+            "forgot",
+            "failed",
+            "neglected",
+            "omitted",
+            "without",
+            "instead",
+        ),
+    ),
+    ComponentRule(
+        "exp.owned-failure",
+        "explanation",
+        # Slipped through, swapped, done at once: "it was simply missed", "the labels were
+        # swapped", "two boxes were open at once".
+        r"\b(?:it|this|that|they|which) (?:was|were|got) (?:simply )?(?:missed|skipped|"
+        r"overlooked|forgotten|swapped|mixed up|switched|muddled|left out)\b|\b(?:were|was|got) "
+        r"(?:swapped|mixed up|switched|muddled|confused)\b|"
+        r"\b(?:at once|at the same time|side by side|got (?:mixed|swapped|split|lost|stuck|"
+        r"muddled|switched))\b",
+        negatable=False,
+        needs=(
             "missed",
             "skipped",
             "overlooked",
@@ -639,6 +1035,10 @@ _COMPONENT_RULES: tuple[ComponentRule, ...] = (
             "muddled",
             "left",
             "confused",
+            "once",
+            "same",
+            "side",
+            "got",
         ),
     ),
     ComponentRule(
@@ -661,9 +1061,17 @@ _COMPONENT_RULES: tuple[ComponentRule, ...] = (
     ComponentRule(
         "exp.passive",
         "explanation",
-        r"\b(?:was|were|had been|got|is|are) (?:being )?\w+ed (?:\w+ ){0,4}?(?:before|after|"
-        r"without|instead of|from the neighbouring|from the next|by mistake|in error|during|too "
-        r"early|too late|by hand)\b",
+        # Done to something, with when, where or how it went wrong: "the digits were transposed
+        # when the proof was retyped", "the lab was sent your old record instead of the new one".
+        rf"\b(?:was|were|had been|'d been|got|is|are) (?:being |then |also |simply |wrongly |"
+        rf"accidentally |never )?(?!{_REMEDY_VERB}\b|identified\b|investigated\b|handled\b)"
+        rf"{_PARTICIPLE} (?:[\w'-]+ ){{0,4}}?(?:before|after|while|"
+        # not "broken when it arrived": when it was found is not why
+        r"when(?! (?:it|they|you) (?:arrived|came|got|reached|turned up|was delivered|were "
+        r"delivered|opened))|"
+        r"without|instead of|from the neighbouring|from the next|by mistake|in error|by "
+        rf"accident|during|too early|too late|by hand|(?:at|in|by|by one of) our (?:[\w'-]+ )?"
+        rf"{_AGENT})",
         negatable=False,
         needs=("was", "were", "been", "got", "is", "are"),
     ),
@@ -675,30 +1083,74 @@ _COMPONENT_RULES: tuple[ComponentRule, ...] = (
         r"printed|loaded|copied|pushed|started|skipped|closed|logged|treated|applied|used|set "
         r"(?:it|them|the \w+)|sent (?:\w+ ){0,2}?to the wrong|hit|introduced|launched|rolled out|"
         r"forgot to|missed|mixed|linked|sorted|typed|pasted|booked|assigned|reassigned|released|"
-        r"recently \w+ed)\b|"
+        r"recently \w+ed|mixed up|left (?:it|them|the \w+) (?:too late|until|in|on|off|out))\b|"
         # The past perfect tells the story behind the harm: "we had let the same car out".
-        rf"\b{_WE}(?:'d| had) (?:\w+ )?{_PAST}\b|"
+        rf"\b{_WE}(?:'d| had) (?:\w+ )?{_PARTICIPLE}\b|"
         # "... as the item was listed at an incorrect price"
         r", as (?:the|it|we|our|this|that) (?:\w+ ){0,2}?(?:was|were|had|did)\b",
         negatable=False,
         not_followed_by=r"(?:you|your)\b",
     ),
     ComponentRule(
+        "exp.we-thought",
+        "explanation",
+        # A mistaken belief is a cause: "we assumed the courier would wait", "I thought your
+        # appointment was on the 14th".
+        rf"\b{_WE} (?:had |'d )?(?:wrongly |mistakenly |simply |just )?(?:assumed|thought|believed|"
+        r"expected|misunderstood|misheard|mistook|confused|overlooked|relied on|trusted|took it "
+        r"that|took for granted)\b|"
+        rf"\b{_WE} (?:didn't|did not|hadn't|had not) (?:realise|realize|know|notice|see) (?:that|"
+        r"the|your|our|it|how|there)\b",
+        negatable=False,
+        needs=(
+            "assumed",
+            "thought",
+            "believed",
+            "expected",
+            "misunderstood",
+            "misheard",
+            "mistook",
+            "confused",
+            "overlooked",
+            "relied",
+            "trusted",
+            "took",
+            "n't",
+            "not",
+        ),
+    ),
+    ComponentRule(
+        "exp.we-had",
+        "explanation",
+        # What we were short of, or what struck us: "we had two instructors off sick", "we had
+        # a power cut at the bakery".
+        rf"\b{_WE}(?:'d| had) (?:a|an|two|three|four|several|some|too many|too few|only one|"
+        r"only two|no|not enough|nobody|no one|a lot of|lots of) (?:[\w'-]+ ){0,2}?(?:problem|"
+        r"fault|failure|outage|leak|fire|flood|power cut|power failure|bug|glitch|mix-up|"
+        r"breakdown|shortage|backlog|burst pipe|break-in|theft|accident|crash|storm|strike|"
+        rf"sickness|illness|absence|stock|spares?|cover|{_OUR_PEOPLE}|staff)\b",
+        negatable=False,
+        needs=("had", "'d"),
+    ),
+    ComponentRule(
         "exp.nobody",
         "explanation",
-        rf"\b(?:nobody|no one|no-one|none of us) (?:\w+ ){{0,2}}?(?:{_PAST}|checked|noticed|caught|"
-        r"spotted|saw|told|tested|reviewed|read|looked|flagged|realised|realized|updated|removed|"
-        r"compared|did)\b",
+        rf"\b(?:nobody|no one|no-one|none of us|neither of us|neither of them|not one of us) "
+        rf"(?:\w+ ){{0,2}}?(?:{_PAST}|checked|noticed|caught|spotted|saw|told|tested|reviewed|"
+        r"read|looked|flagged|realised|realized|updated|removed|compared|did)\b",
         negatable=False,
-        needs=("nobody", "one"),
+        needs=("nobody", "one", "none", "neither"),
     ),
     ComponentRule(
         "exp.during",
         "explanation",
         r"\bduring (?:a |an |the |our )?(?:\w+ ){0,2}?(?:upgrade|update|migration|maintenance|"
-        r"deploy\w*|release|move|switch\w*|works?|rollout|changeover|stocktake|launch|testing)\b|"
-        r"\bby (?:one of )?(?:our|my) (?:own )?(?:\w+ )?(?:engineers?|staff|team|technicians?|"
-        r"developers?|drivers?|packers?|pickers?|colleagues?|agents?|system|software)\b",
+        r"deploy\w*|release|move|switch\w*|works?|rollout|changeover|stocktake|launch|testing|"
+        r"run|import|sync|refit|clean-?up)\b|"
+        rf"\b(?:was|were|had been|got) (?!{_REMEDY_VERB}\b|identified\b|investigated\b|"
+        rf"handled\b)(?:\w+ )?{_PARTICIPLE} by (?:one of )?(?:our|my) (?:own )?(?:\w+ )?"
+        r"(?:engineers?|staff|team|technicians?|developers?|drivers?|packers?|pickers?|colleagues?|agents?|"
+        r"system|software)\b",
         negatable=False,
         needs=("during", "by"),
     ),
@@ -731,9 +1183,29 @@ _COMPONENT_RULES: tuple[ComponentRule, ...] = (
     ComponentRule(
         "exp.when",
         "explanation",
-        rf"\bwhen (?:we|i|our \w+|the \w+) (?:\w+ )?{_PAST}\b",
+        rf"\b(?:when|after|while|once) (?:we|i|our \w+|the \w+) (?:\w+ )?{_PAST}\b",
         negatable=False,
-        needs=("when",),
+        needs=("when", "after", "while", "once"),
+    ),
+    ComponentRule(
+        "exp.excuse",
+        "explanation",
+        # An excuse still says why (the deflection hedge reports the excusing): "we've been
+        # incredibly busy and our inbox has been overflowing".
+        r"\b(?:busiest|(?:incredibly|extremely|very|really|so|exceptionally) busy|short[- ]staffed|"
+        r"understaffed|stretched|overwhelmed|swamped|snowed under|inundated|overflowing)\b",
+        negatable=False,
+        needs=(
+            "busiest",
+            "busy",
+            "staffed",
+            "stretched",
+            "overwhelmed",
+            "swamped",
+            "snowed",
+            "inundated",
+            "overflowing",
+        ),
     ),
     # --- repair: a committed offer ------------------------------------------------------------
     ComponentRule(
@@ -748,23 +1220,27 @@ _COMPONENT_RULES: tuple[ComponentRule, ...] = (
         "rep.back-to-you",
         "repair",
         r"\b(?:returned|went back|is back|are back|gone back|back) (?:to|on|in|into) your "
-        r"(?:card|account|bank)\b",
+        r"(?:card|account|bank)\b|"
+        # "paid it into your pension", "transferred £40 to your account"
+        r"\b(?:paid|put|transferred|credited|sent|added) (?:\S+ ){0,3}?(?:into|to|onto) your "
+        r"(?:card|account|bank|pension|wallet|balance|savings)\b|"
+        r"\bon (?:its|their) way back to you\b|\b(?:sent|paid|gone|going|went) back to you\b",
         uncommitted=True,
-        needs=("back", "returned"),
+        needs=("back", "returned", "your"),
     ),
     ComponentRule(
         "rep.credit",
         "repair",
         r"\bcredit(?:ed|s)?\b(?! card)|\bvoucher\b|\bgift card\b|\bcoupon\b|\bdiscount\b|"
         r"\b\d{1,3}% off\b|\b(?:with|use|using) (?:the )?code [a-z]*\d[a-z0-9]*\b|"
-        r"\b(?:taken|take|knocked|knock) (?:\S+ )?off\b",
+        r"\b(?:taken|take|taking|knocked|knock|knocking) (?:\S+ )?off\b",
         uncommitted=True,
         needs=("credit", "voucher", "gift", "coupon", "discount", "off", "code"),
     ),
     ComponentRule(
         "rep.replace",
         "repair",
-        r"\b(?:replacement|replac(?:e|ed|ing) (?:it|them|your|the)|new one|new pair|"
+        r"\b(?:replacements?|replac(?:e|ed|ing) (?:it|them|your|the)|new one|new pair|"
         r"(?:right|correct) (?:one|pair|size|item|colou?r|version|order)|swap(?:ped)? (?:it|them|"
         r"your)|exchange (?:it|them|your)|another (?:one|pair|box|set|copy|bouquet|cake|parcel)|"
         r"a fresh (?:one|\w+ is on its way|set|batch|box))\b",
@@ -787,14 +1263,15 @@ _COMPONENT_RULES: tuple[ComponentRule, ...] = (
         "rep.free",
         "repair",
         r"(?<![-\w])(?<!feel\s)free\b(?! to\b)|\bat no (?:extra |additional )?(?:cost|charge)\b|"
-        r"\bno charge\b|\bat our (?:expense|cost)\b|\bon the house\b|\bcomplimentary\b|"
-        r"\bwaive[ds]?\b|\b(?:we|i)(?:'ll| will)? (?:cover|pay for|pick up) (?:\w+ ){0,2}?"
-        r"(?:cost|costs|bill|fare|fares|fee|fees|charges?|postage|shipping)\b|"
-        r"\b(?:we|i)(?:'ve| have)? (?:covered|paid) (?:\w+ ){0,3}?(?:bill|cost|fares?|fees?|"
-        r"charges?)\b|"
-        r"\b(?:dinner|meal|drinks?|coffee|wine|lunch|next \w+|dessert|room|night|stay|cake|"
-        r"delivery|shipping|postage|cut|colour|color|visit|treatment|class|session|ride|box)"
-        r"(?: \w+){0,2}? (?:is |are |'s )?on (?:us|me)\b|\bas our guests?\b",
+        r"\bno (?:[\w-]+ )?(?:charge|fee|copay|co-pay)s?\b|\bat our (?:expense|cost)\b|"
+        r"\bon the house\b|\bcomplimentary\b|\bwaive[ds]?\b|"
+        # "we'll pay for the new mirror", "I'll settle it", "we've covered the taxi fare"
+        r"\b(?:we|i)(?:'ll| will|'d| would|'ve| have)? (?:also )?(?:(?:cover|pay for|pick up|"
+        r"settle|covered|paid for|settled) (?:the|your|any|all|it|its|their|every|both|this|that|"
+        r"them)\b|(?:cover|pay for|pick up|covered|paid) (?:\w+ ){0,3}?(?:cost|costs|bill|fare|"
+        r"fares|fee|fees|charges?|postage|shipping)\b)|"
+        rf"\b(?:{_ON_US}|next \w+)(?: \w+){{0,2}}? (?:is |are |'s )?on (?:us|me)\b|"
+        r"\bas our guests?\b",
         uncommitted=True,
         needs=(
             "free",
@@ -807,6 +1284,9 @@ _COMPONENT_RULES: tuple[ComponentRule, ...] = (
             "cover",
             "pay",
             "paid",
+            "settle",
+            "pick",
+            "fee",
             "us",
             "me",
             "guest",
@@ -846,9 +1326,11 @@ _COMPONENT_RULES: tuple[ComponentRule, ...] = (
         # Not "restored the service": ending the outage is not a remedy for it.
         r"\brestor(?:e|ed|ing) (?:\w+ ){0,3}?(?:notes|data|files|account|access|photos|"
         r"messages|emails|orders?)\b|\b(?:moved|rebooked|rescheduled) your (?:booking|order|"
-        r"appointment|reservation|session|delivery|flight)\b",
+        r"appointment|reservation|session|delivery|flight)\b|"
+        r"\b(?:moved|rebooked|booked|put) you (?:in|into|onto|on|to|for) (?:an? |the )?(?:\w+ )?"
+        r"(?:slot|appointment|session|class|flight|room|table|seat|delivery|visit|day)\b",
         uncommitted=True,
-        needs=("restor", "moved", "rebooked", "rescheduled"),
+        needs=("restor", "moved", "rebooked", "rescheduled", "booked", "put"),
     ),
     ComponentRule(
         "rep.stop-harm",
@@ -879,7 +1361,7 @@ _COMPONENT_RULES: tuple[ComponentRule, ...] = (
         "repair",
         rf"\b{_WE}(?:'ll| will|'d like to|'d love to|'re going to| am going to| are going to) "
         r"(?:\w+ ){0,2}?(?:reimburse|refund|replace|redo|remake|repair|reprint|collect|swap|"
-        r"exchange|waive|host|rebook|reship|re-send|resend|fix it|fix this)\b",
+        r"exchange|waive|host|rebook|reship|re-send|resend|re-do|fix it|fix this)\b",
         uncommitted=True,
     ),
     # --- prevention: the concrete step taken ------------------------------------------------
@@ -934,7 +1416,15 @@ _COMPONENT_RULES: tuple[ComponentRule, ...] = (
         rf"\b(?:from now on|from today|going forward|henceforth|in future|in the future|from here "
         r"on|since then|from (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|next \w+|"
         rf"this \w+)),? (?!that\b)(?:\w+ ){{0,6}}?(?:{_STEP}|has|have|(?:is|are|will be|gets?) "
-        r"(?:\w+ed|sent|run|kept|built|done|made|held|shown|taken|read))\b|"
+        rf"{_PARTICIPLE})\b|"
+        # what we now do as a habit: "from today, I shoot every wedding on two cards"
+        r"\b(?:from now on|from today|going forward|in future|in the future|from here on),? "
+        rf"{_WE} (?:always |now |also |personally )?(?!will\b|would\b|can\b|could\b|may\b|"
+        r"might\b|hope\b|try\b|aim\b|want\b|plan\b|intend\b|promise\b|am\b|shall\b|must\b|do\b|"
+        r"strive\b|endeavou?r\b|need\b|think\b|believe\b|recommend\b|suggest\b|ask\b|are\b|"
+        r"were\b|[a-z]+n't\b)[a-z]+\b|"
+        # "any price agreed on a call must now be entered on the record"
+        r"\bmust now (?:be )?\w+|\bnow (?:has|have|needs?) to\b|"
         # Bare "now" only right before the verb: "now requires", not "now expected to be".
         rf"\bnow (?:also |always |automatically )?{_STEP}\b|"
         r"\bnow (?:come|comes|go|goes|run|runs|pass|passes) (?:from|through|before|after|only|"
@@ -946,14 +1436,12 @@ _COMPONENT_RULES: tuple[ComponentRule, ...] = (
         "prevention",
         r"(?:\b(?:every|each|all|any|no) (?:\w+ ){1,3}?|"
         rf"\b(?:our|the) (?:\w+ ){{0,2}}?{_MECHANISM} )"
-        r"(?:is |are |will |will be |can )?now (?:\w+ )?(?:\w+s|\w+ed|sent|run|kept|built|held|"
-        r"shown|taken|read)\b|"
+        rf"(?:is |are |will |will be |can )?now (?:\w+ )?(?:\w+s|{_PARTICIPLE})\b|"
         # "... are now sent only from our booking system"
         r"\b(?:is|are) now (?:only )?(?!expected|scheduled|booked|confirmed|delayed|cancell?ed|"
-        r"refunded|shipped|dispatched|delivered|closed|resolved|fixed|restored)(?:\w+ed|sent|run|"
-        r"kept|built|held|shown|taken|read|done|made) (?:only |"
-        r"always |automatically )?(?:by|from|through|with|before|against|twice|separately|per|"
-        r"on)\b|"
+        rf"refunded|shipped|dispatched|delivered|closed|resolved|fixed|restored){_PARTICIPLE} "
+        r"(?:only |always |automatically |directly |straight |separately )?(?:by|from|through|"
+        r"with|before|against|twice|separately|per|on)\b|"
         # "now" earlier in the clause: "when an account is closed now, our system removes ..."
         rf"\bnow\b[^.!?;]{{0,60}}?\b(?:our|the) (?:\w+ ){{0,2}}?{_MECHANISM} (?:also )?{_STEP}\b",
         needs=("now",),
@@ -963,7 +1451,11 @@ _COMPONENT_RULES: tuple[ComponentRule, ...] = (
         "prevention",
         # "now" and a word of routine in one sentence: "packing lists now print every note".
         r"\bnow\b(?! on its way| on their way| that\b)[^.!?]{0,80}?\b(?:every|each|always|"
-        r"automatically|both)\b|\b(?:every|each|always|automatically|both)\b[^.!?]{0,80}?\bnow "
+        r"automatically|both)\b|"
+        # a rule with its condition: "a visit now stays assigned ... until the new sitter accepts"
+        r"\bnow (?!expected\b|due\b|scheduled\b|booked\b|arrives\b|ships\b)\w+s\b[^.!?;]{0,60}?"
+        r"\b(?:until|unless|whenever|as soon as)\b|"
+        r"\b(?:every|each|always|automatically|both)\b[^.!?]{0,80}?\bnow "
         r"(?!on\b|expected\b|due\b)\w+",
         needs=("now",),
     ),
@@ -971,9 +1463,9 @@ _COMPONENT_RULES: tuple[ComponentRule, ...] = (
         "prv.second-check",
         "prevention",
         r"\b(?:a|an) (?:second|extra|additional|new|automatic|automated|daily|hourly|weekly|"
-        r"independent|separate|full) (?:\w+ )?(?:check|checks|person|review|reviewer|test|tests|"
-        r"alert|alarm|step|sign-off|approval|pair of eyes|safeguard|limit|cap|rehearsal|"
-        r"reminder|register|monitor|monitoring)\b|\bsigning it off\b|\bsigned off by\b",
+        r"nightly|monthly|independent|separate|full) (?:\w+ )?(?:check|checks|person|review|"
+        r"reviewer|test|tests|alert|alarm|step|sign-off|approval|pair of eyes|safeguard|limit|cap|"
+        r"rehearsal|reminder|register|monitor|monitoring)\b|\bsigning it off\b|\bsigned off by\b",
         needs=(
             "second",
             "extra",
@@ -984,6 +1476,8 @@ _COMPONENT_RULES: tuple[ComponentRule, ...] = (
             "daily",
             "hourly",
             "weekly",
+            "nightly",
+            "monthly",
             "independent",
             "separate",
             "full",
@@ -996,9 +1490,12 @@ _COMPONENT_RULES: tuple[ComponentRule, ...] = (
         "prevention",
         r"\b(?:can|will|could) no longer\b|\bno longer (?:possible|able)\b|"
         r"\b(?:no|nothing) \w+ (?:is|are|can be|will be|gets?) (?:\w+ )?(?:until|unless|without)\b|"
-        r"\bcan only be \w+ once\b",
+        r"\bcan only be \w+ once\b|"
+        # a rule for every case to come: "any future switch will be done with ... turned off"
+        r"\b(?:any|every|all|each) (?:future|new|later) \w+ (?:will|must|is going to|are going to|"
+        r"shall) (?:now |always |only |first )?(?:be )?\w+",
         negatable=False,
-        needs=("longer", "until", "unless", "without", "once"),
+        needs=("longer", "until", "unless", "without", "once", "future", "new", "later"),
     ),
     ComponentRule(
         "prv.what-changed",
@@ -1312,12 +1809,23 @@ _HEDGE_RULES: tuple[HedgeRule, ...] = (
         "deflect.busy",
         "deflection",
         r"\b(?:our )?busiest (?:time|month|week|period|season|day)\b|\b(?:incredibly|extremely|"
-        r"very|really|so|exceptionally) busy\b|\bshort[- ]staffed\b|\bunderstaffed\b|\bdoing "
+        r"very|really|so|exceptionally) busy\b|\bshort[- ]staffed\b|\bunderstaffed\b|"
+        r"\b(?:swamped|snowed under|inundated|overwhelmed|run off our feet)\b|\bdoing "
         r"(?:their|our|his|her) (?:very )?best\b",
         "how busy you were is not the customer's problem: say what went wrong and what you do",
         # The excuse still says why; it is the excusing that fails the check.
         blocks=("acknowledgement", "regret"),
-        needs=("busiest", "busy", "staffed", "best"),
+        needs=(
+            "busiest",
+            "busy",
+            "staffed",
+            "best",
+            "swamped",
+            "snowed",
+            "inundated",
+            "overwhelmed",
+            "feet",
+        ),
     ),
     HedgeRule(
         "deflect.technical",
@@ -1389,8 +1897,8 @@ _HEDGE_RULES: tuple[HedgeRule, ...] = (
     HedgeRule(
         "customer.should-have",
         "blame-customer",
-        r"\byou (?:should have|should've) (?:checked|read|entered|told|called|contacted|ordered|"
-        r"chosen|selected|noticed|double-checked|looked|known|asked|followed)\b|"
+        r"\byou (?:should have|should've|ought to have) (?!been\b|received\b|got\b|gotten\b|"
+        r"had\b|heard\b|seen\b|expected\b)\w+|"
         r"\byou (?:failed to|forgot to|neglected to)\b|\byou (?:didn't|did not) (?:read|check|"
         r"follow|enter|provide)\b|\byou (?:entered|typed|chose|selected|gave us|provided) "
         r"(?:\w+ ){0,2}?(?:wrong|incorrect|invalid)\b",
@@ -1464,9 +1972,24 @@ _HEDGE_RULES: tuple[HedgeRule, ...] = (
         # Excusing it as normal or rare: "deliveries go astray sometimes", "most of our guests".
         r"\b(?:go|goes) (?:astray|wrong|missing)(?: \w+){0,2}? (?:sometimes|occasionally|from "
         r"time to time|now and (?:then|again))\b|\b(?:most|the majority|nearly all|almost all) of "
-        r"our (?:guests|customers|users|clients|members|orders)\b",
+        r"our (?:guests|customers|users|clients|members|orders)\b|"
+        # "he's usually great with customers": this time is the exception, so it doesn't count
+        r"\b(?:is|are|'s|'re|was|were) (?:usually|normally|generally|typically) (?:so |very |"
+        r"really )?(?:great|good|brilliant|excellent|reliable|fine|spot on|careful|fast|quick|"
+        r"on time|punctual|friendly|helpful|lovely)\b",
         "don't excuse it as normal; it happened to this customer",
-        needs=("astray", "wrong", "missing", "most", "majority", "all"),
+        needs=(
+            "astray",
+            "wrong",
+            "missing",
+            "most",
+            "majority",
+            "all",
+            "usually",
+            "normally",
+            "generally",
+            "typically",
+        ),
     ),
     HedgeRule(
         "minimise.only",
@@ -1506,7 +2029,12 @@ _HEDGE_RULES: tuple[HedgeRule, ...] = (
         r"frustrated|unhappy|let down|offended|annoyed|angry|hurt|confused|dissatisfied|this "
         r"way|that way|so|like)\b|\bsorry you feel\b|\b(?:sorry|apologi[sz]e|regret) (?:\w+ )?"
         r"(?:that )?(?:you|some (?:of you|customers|people|readers)|people|others) (?:saw|took|"
-        r"read|interpreted|understood|found) (?:it|this|that)\b",
+        r"read|interpreted|understood|found) (?:it|this|that)\b|"
+        # sorry it fell short of their hopes, not for what we did: "sorry that your visit
+        # wasn't what you hoped"
+        r"\b(?:sorry|apologi[sz]e|regret) (?:\w+ )?(?:that )?(?:your|the) (?:\w+ ){0,2}?(?:wasn't|"
+        r"was not|weren't|were not|didn't|did not) (?:quite )?(?:what you|as you|up to|live up|"
+        r"meet your|to your)\b",
         "apologise for what you did, not for how they feel",
         needs=("sorry", "apolog", "regret"),
     ),
@@ -1518,7 +2046,14 @@ _HEDGE_RULES: tuple[HedgeRule, ...] = (
         r"you|announce|report|say)\b"
         r"(?! (?:of |about )?(?:your|the) (?:loss|passing|death|bereavement|diagnosis|illness|"
         r"news of)\b)(?! about your (?:mother|father|mum|mom|dad|husband|wife|partner|son|"
-        r"daughter|brother|sister|grandmother|grandfather|grandma|grandpa|family|friend)\b)",
+        r"daughter|brother|sister|grandmother|grandfather|grandma|grandpa|family|friend)\b)"
+        # sympathy with the customer's own misfortune: "sorry to hear you've been unwell"
+        r"(?! (?:that )?(?:you(?:'ve| have|'re| are| were| had)?|your (?:\w+ )?(?:has|have|had|"
+        r"is|was)) (?:been )?(?:\w+ )?(?:unwell|ill|poorly|sick|in hospital|hospitali[sz]ed|"
+        r"injured|bereaved|grieving|struggling|going through|having a (?:hard|tough|difficult|"
+        r"rough) time|passed away|died)\b)"
+        r"(?! (?:of|about) (?:your|the) (?:\w+ )?(?:health|illness|operation|surgery|accident|"
+        r"injury|fall|condition|treatment|hospital stay|stay in hospital|recovery)\b)",
         "say 'we're sorry we ...': it happened because of you, you didn't just hear of it",
         needs=(
             "hear",
@@ -1607,7 +2142,7 @@ _HEDGE_RULES: tuple[HedgeRule, ...] = (
         r" (?:will|won't|shall|must|is never going to|'ll) (?:never |not )?(?:ever )?happen again"
         r"\b|\b(?:make sure|ensure|ensuring|guarantee|promise) (?:that )?(?:this|it|that|nothing "
         r"like this)(?: \w+){0,2}? (?:never|doesn't|does not|won't|will not|will never|can't|"
-        r"cannot) (?:\w+ )?happen again\b|\bnever (?:to )?happen again\b",
+        r"cannot) (?:\w+ )?happens? again\b|\bnever (?:to )?happens? again\b",
         "name the concrete step you took instead",
         excused_by="prevention",
         needs=("again",),
@@ -1617,7 +2152,7 @@ _HEDGE_RULES: tuple[HedgeRule, ...] = (
         "vague-promise",
         rf"\b{_WE_HAVE} learn(?:ed|t)\b|\bputting (?:things|measures|steps|processes|systems|"
         r"checks) in place\b|\b(?:so|to make sure|to ensure) (?:that )?(?:it|this) (?:can't|"
-        r"cannot|won't|will not|doesn't|never) happen again\b",
+        r"cannot|won't|will not|doesn't|never) happens? again\b",
         "say what you changed, not that you will",
         excused_by="prevention",
         needs=("learn", "place", "again"),
@@ -1703,6 +2238,10 @@ _CONDITIONAL = HedgeRule(
 
 COMPONENT_RULES = _COMPONENT_RULES
 HEDGE_RULES = (*_HEDGE_RULES, _OPENING, _DENIED, _CONDITIONAL)
+# The components whose presence in a sentence excuses a hedge there (`excused_by`).
+_PER_SENTENCE = frozenset(
+    rule.excused_by for rule in _HEDGE_RULES if rule.excused_by and rule.excused_in == "sentence"
+)
 
 
 def _compile(pattern: str) -> re.Pattern[str]:
@@ -1779,15 +2318,34 @@ _NEGATION = re.compile(
 )
 # Negative words that do not negate what follows ("no doubt this was our mistake").
 _NOT_NEGATION = re.compile(
-    r"\b(?:no (?:doubt|question|denying|need)|not (?:only|just|least)|nothing (?:else|more))\b",
+    r"\b(?:no (?:doubt|question|denying|need)|not (?:only|just|least)|nothing (?:else|more))\b|"
+    # a repeat, owned: "this isn't the first time we've let you down"
+    r"(?:\b(?:is|was|it's|that's|this's)? ?(?:not|n't) (?:for )?(?:the|our|my) (?:first|only) "
+    r"time)\b",
     re.IGNORECASE,
 )
 _CONDITION = re.compile(
     r"\b(?:if|whether|in case|to the extent|should (?:it|this|that) turn out)\b", re.IGNORECASE
 )
+# A sentence that opens with an if-clause doubting what we did or the harm, up to its comma:
+# "If we packed them badly, ...", "If anything was missing, ..."; not "If I'm honest, ...", nor
+# a condition that picks out whom the sentence is for ("If you bought a bike, ...").
+_LEADING_CONDITION = re.compile(
+    r"\s*(?:and |but |so )?((?:if|unless) (?!(?:i'm|i am|we're|we are) (?:\w+ )?honest\b|"
+    r"anything,)(?:we|i|our|my|it|this|that|the|there|anything|something|any)\b[^,.;:!?]{1,80}),"
+    r"\s+(?:then\s+)?",
+    re.IGNORECASE,
+)
 _UNCOMMITTED = re.compile(
     r"\b(?:look(?:ing)? into|consider(?:ing)?|see (?:if|whether|what)|(?:may|might) be "
     r"(?:able|eligible)|eligible for|hope to|try to|discuss|whether|if (?:we|i) can)\b",
+    re.IGNORECASE,
+)
+# A price on the remedy, in the rest of its clause: "... for $8", "... at your own cost".
+_PAID_BY_THEM = re.compile(
+    r"[^,;:.!?]{0,60}?\b(?:for (?:just |only |a further |an extra )?[$\u00a3\u20ac]\s?\d|for an? "
+    r"(?:small |reduced )?(?:fee|charge)|at (?:a|your(?: own)?) (?:small |reduced )?(?:cost|"
+    r"expense|charge)|if you (?:pay|cover))",
     re.IGNORECASE,
 )
 # A greeting, an "it's Raf at Brewline." and a "Brand:" prefix come before the opening word.
@@ -1939,6 +2497,7 @@ class _Text:
         starts = [0]
         starts.extend(m.end() for m in _SENTENCE_END.finditer(self.normal))
         self.starts = starts
+        self.counts: dict[str, int] = {}  # how often each `needs` word occurs, once counted
 
     def sentence(self, position: int) -> tuple[int, int]:
         """The (start, end) of the sentence holding `position`."""
@@ -1963,8 +2522,10 @@ class _Text:
         window = _NOT_NEGATION.sub(" ", self.clause_before(position, 5))
         return _NEGATION.search(window) is not None
 
-    def conditional(self, position: int) -> tuple[bool, int]:
-        """Whether a condition governs `position`, and where that condition starts."""
+    def conditional(self, position: int) -> tuple[bool, int, int | None]:
+        """Whether a condition governs `position`, where that condition starts and, when it is
+        a clause of its own before the main one ("If we packed them badly, we're sorry"), where
+        it ends."""
         start = max(self.sentence(position)[0], position - 120)
         window = self.normal[start:position]
         cut = 0
@@ -1974,12 +2535,23 @@ class _Text:
         found = None
         for match in _CONDITION.finditer(window, cut):
             found = match
-        if found is None or len(window[found.start() :].split()) > 8:
-            return False, position
-        return True, start + found.start()
+        if found is not None and len(window[found.start() :].split()) <= 8:
+            return True, start + found.start(), None
+        # The main clause right after an if-clause that opens the sentence: "If we sent fewer
+        # than you ordered, we apologise" (not "If I'm honest, we messed up").
+        sentence = self.sentence(position)[0]
+        lead = _LEADING_CONDITION.match(self.normal, sentence, position)
+        if lead is None or len(self.normal[lead.end() : position].split()) > 4:
+            return False, position, None
+        return True, lead.start(1), lead.end(1)
 
     def uncommitted(self, position: int) -> bool:
         return _UNCOMMITTED.search(self.clause_before(position, 8)) is not None
+
+    def paid_by_them(self, end: int) -> bool:
+        """Whether the rest of the clause puts a price on it: "we can reship it for $8"."""
+        rest = self.lowered[end : min(self.sentence(end)[1], end + 80)]
+        return _PAID_BY_THEM.match(rest) is not None
 
     def followed_by(self, end: int, regex: _Lazy) -> bool:
         return regex.match(self.lowered, end) is not None
@@ -2017,8 +2589,18 @@ def _matches(regex: _Lazy, rule: ComponentRule | HedgeRule, t: _Text) -> Iterato
     ranges: list[tuple[int, int]] = [(0, len(text))]
     if rule.needs:
         budget = max(8, len(t.starts) // 2)  # beyond this, one scan of the whole text is cheaper
-        counts = [(word, text.count(word)) for word in rule.needs]
-        if sum(count for _, count in counts) <= budget:
+        counts: list[tuple[str, int]] = []
+        total = 0
+        known = t.counts  # rules share words: each is counted once per text
+        for word in rule.needs:  # stop counting once over the budget: a long text is scanned
+            count = known.get(word)
+            if count is None:
+                count = known[word] = text.count(word)
+            counts.append((word, count))
+            total += count
+            if total > budget:
+                break
+        if total <= budget:
             sentences: set[int] = set()
             for word, count in counts:
                 index = text.find(word) if count else -1
@@ -2077,6 +2659,11 @@ def _read_components(
         follow = _FOLLOW_RES.get(rule.id)
         kept = spots.setdefault(rule.component, [])
         blocked = spans[rule.component]
+        # Every match counts where its sentence or its context can make or excuse a hedge; of
+        # the others, the first MAX_EVIDENCE are all the result can show.
+        every = rule.conditional or rule.component in _PER_SENTENCE
+        every = every or (rule.negatable and rule.component == "acknowledgement")
+        taken = 0
         for match in _matches(regex, rule, t):
             start, end = match.span()
             if blocked.overlaps(start, end):
@@ -2084,19 +2671,28 @@ def _read_components(
             if follow is not None and t.followed_by(end, follow):
                 continue  # "we've added a free month" is a remedy, not a prevention step
             if rule.conditional:
-                conditional, where = t.conditional(start)
+                conditional, where, until = t.conditional(start)
                 if conditional:
                     if _CONDITIONAL.id not in disabled:
-                        context.append((where, end, _CONDITIONAL))
+                        context.append((where, until or end, _CONDITIONAL))
                     continue
+            if rule.component == "explanation":
+                supposed, _, until = t.conditional(start)
+                if supposed and until is None:
+                    continue  # "if we packed them badly" supposes a cause, it does not give one
             if rule.negatable and t.negated(start):
                 if rule.component == "acknowledgement" and _DENIED.id not in disabled:
                     context.append((start, end, _DENIED))
                 continue
             if rule.uncommitted and t.uncommitted(start):
                 continue  # "we'll look into a refund" promises nothing
+            if rule.component == "repair" and t.paid_by_them(end):
+                continue  # "we can reship it for $8": a remedy they pay for is no remedy
             sentences_with.setdefault(rule.component, set()).add(t.sentence(start)[0])
             kept.append((start, end, rule.id))
+            taken += 1
+            if taken >= MAX_EVIDENCE and not every:
+                break
     # Line and column cost a scan of the text each: only for the findings kept.
     evidence = {
         name: [t.found(*spot) for spot in sorted(items)[:MAX_EVIDENCE]]

@@ -20,11 +20,24 @@ from remedy.apology import COMPONENTS, HEDGE_KINDS, ApologyCheck, lint_text
 
 CORPUS = Path(__file__).resolve().parent / "apology_corpus"
 PARTS = ("tuning", "heldout")
-# The first three held-out parts were each measured once, then used for tuning (BENCHMARKS.md).
+# The first four held-out parts were each measured once, then used for tuning (BENCHMARKS.md);
+# tuning-wording*.yaml were written as tuning material. The held-out part is written blind by
+# another writer and added to the tree by the lead, who measures it once: until then it is absent
+# and the held-out part is empty.
 FILES = {
-    "tuning": ("tuning", "tuning-first-heldout", "tuning-second-heldout", "tuning-third-heldout"),
-    "heldout": ("heldout",),
+    "tuning": (
+        "tuning",
+        "tuning-first-heldout",
+        "tuning-second-heldout",
+        "tuning-third-heldout",
+        "tuning-fourth-heldout",
+        "tuning-wording",
+        "tuning-wording-2",
+        "tuning-wording-3",
+    ),
+    "heldout": ("heldout-v5",),
 }
+OPTIONAL = frozenset({"heldout-v5"})
 GOAL_ACCURACY = 0.90
 
 
@@ -49,9 +62,12 @@ class Case:
 
 
 def load(part: str) -> list[Case]:
-    """The cases of one part of the corpus (its files, each in file order)."""
+    """The cases of one part of the corpus (its files, each in file order; a held-out file not
+    yet in the tree is skipped)."""
     cases = []
     for name in FILES.get(part, (part,)):
+        if name in OPTIONAL and not (CORPUS / f"{name}.yaml").exists():
+            continue
         cases.extend(load_file(name, part))
     return cases
 

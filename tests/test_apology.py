@@ -171,6 +171,70 @@ def test_negation_and_conditions_cancel_a_component(
     assert [h.kind for h in check.hedges] == ([hedge] if hedge else [])
 
 
+def test_a_repeat_failure_owned_is_not_a_denial() -> None:
+    """ "This isn't the first time we've let you down" owns a repeat failure: the negation is
+    about the first time, not about the letting down."""
+    for text in (
+        "This isn't the first time we've let you down.",
+        "It's not the first time we have got your order wrong.",
+        "Not for the first time, we've let you down.",
+    ):
+        check = lint_text(text)
+        assert "acknowledgement" in check.present, text
+        assert not check.hedges, text
+    denial = lint_text("It's not true that we let you down.")
+    assert [h.kind for h in denial.hedges] == ["deflection"]
+
+
+def test_sympathy_beside_an_apology_is_fine_but_is_no_apology_on_its_own() -> None:
+    apology = (
+        "I'm sorry to hear you've been unwell. We charged you twice; that's our mistake and "
+        "I'm sorry. A bug in our checkout retried the payment. We've refunded the $20. "
+        "Call me on 555-0134."
+    )
+    assert lint_text(apology).ok
+    alone = lint_text("I'm sorry to hear you've been unwell. We've refunded the $20.")
+    assert not alone.hedges  # sympathy is not a non-apology ...
+    assert "regret" in alone.missing  # ... and not an apology for the mistake either
+    # "Sorry to hear" about what we did is still the non-apology it was.
+    hedged = lint_text("We're sorry to hear about the problem with your order.")
+    assert [h.kind for h in hedged.hedges] == ["non-apology"]
+
+
+@pytest.mark.parametrize(
+    ("text", "component"),
+    [
+        ("Our florist took the ticket for the order next to yours.", "explanation"),
+        ("A colleague sent the email from an ordinary inbox.", "explanation"),
+        ("The lock on that row was faulty.", "explanation"),
+        ("We had two instructors off sick that morning.", "explanation"),
+        ("The lab order form has a box for the coating, and I didn't tick it.", "explanation"),
+        ("The card with the photos on it failed.", "explanation"),
+        ("It came down to our fleet records.", "explanation"),
+        ("I thought your appointment was on the 14th.", "explanation"),
+        ("The printout has no space for notes, so the baker never saw it.", "explanation"),
+    ],
+)
+def test_an_explanation_is_told_by_what_caused_the_failure(text: str, component: str) -> None:
+    assert component in lint_text(text).present
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We sent your order to your old address.",  # the harm, told in the first person
+        "We charged you twice for order 1182.",
+        "Our billing team refunded the difference this morning.",  # the remedy, told
+        "Your coffee machine stopped working after eight months.",  # the customer's own thing
+        "Your cake was delivered to the wrong house.",
+        "It was delayed due to circumstances beyond our control.",  # a hedge, not a why
+        "Due to technical issues, orders were late.",
+    ],
+)
+def test_the_harm_or_the_remedy_retold_is_no_explanation(text: str) -> None:
+    assert "explanation" not in lint_text(text).present
+
+
 @pytest.mark.parametrize(
     ("text", "phrase", "kind"),
     [
