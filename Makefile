@@ -77,6 +77,8 @@ bench: $(BIN)/.installed-dev
 	$(BIN)/python bench/clv.py
 	$(BIN)/python bench/drafts.py
 	$(BIN)/python bench/review.py
+	$(BIN)/python bench/plan.py
+	$(BIN)/python bench/apology.py --speed
 
 # The README's picture of the 6pm report, taken by headless Chromium (Debian: apt-get install
 # chromium); commit docs/6pm-report.png when the page changes.
