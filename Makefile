@@ -62,6 +62,8 @@ lock: | $(BIN)/python
 		requirements/build.in -o $(LOCK_RUNTIME)
 	$(BIN)/uv pip compile $(LOCK_FLAGS) $(if $(UPGRADE),--upgrade) --extra dev pyproject.toml \
 		requirements/build.in -o $(LOCK_DEV)
+	$(BIN)/uv pip compile $(LOCK_FLAGS) $(if $(UPGRADE),--upgrade) --extra dev --extra mutation \
+		pyproject.toml requirements/build.in -o requirements/mutation.txt
 
 # The suite against the newest releases the ranges allow, in a separate venv: an upgrade is a
 # deliberate, tested change (if this passes, `make lock` and commit the new locks).
@@ -71,6 +73,23 @@ test-latest:
 	.venv-latest/bin/python -m pip install --quiet --upgrade pip
 	.venv-latest/bin/python -m pip install --quiet --upgrade -e '.[test]'
 	.venv-latest/bin/python -m pytest -p no:cacheprovider
+
+# Mutation testing of the core modules (never in CI: hours for every mutant on 2 cores).
+# `make mutation SAMPLE=150` runs a seeded random sample per module (~30 min) and reports the
+# score with its 95% interval. mutmut and its own needs come from their own lock, in .venv-mutation.
+LOCK_MUTATION := requirements/mutation.txt
+.venv-mutation/.installed: $(LOCK_MUTATION) pyproject.toml
+	$(PYTHON) -m venv .venv-mutation
+	.venv-mutation/bin/python -m pip install --quiet --disable-pip-version-check \
+		--require-hashes --no-deps -r $(LOCK_MUTATION)
+	.venv-mutation/bin/python -m pip install --quiet --disable-pip-version-check --no-deps \
+		--no-build-isolation -e .
+	.venv-mutation/bin/python -m pip check >/dev/null
+	touch $@
+
+mutation: .venv-mutation/.installed
+	.venv-mutation/bin/python bench/mutation.py $(if $(SAMPLE),--sample $(SAMPLE)) \
+		--write bench/mutation-results.md
 
 bench: $(BIN)/.installed-dev
 	$(BIN)/python bench/startup.py
@@ -88,4 +107,4 @@ screenshots: $(BIN)/.installed
 	$(BIN)/python tests/browser.py bench/out/6pm-report.html docs/6pm-report.png 1200 1700
 
 clean:
-	rm -rf $(VENV) .venv-latest .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist
+	rm -rf $(VENV) .venv-latest .venv-mutation mutants .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist
