@@ -72,7 +72,6 @@ rejects names what it could not find, and an explanation said plainly ("the reas
 from __future__ import annotations
 
 import bisect
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -2447,20 +2446,14 @@ class ApologyCheck:
             "truncated": self.truncated,
         }
 
-    def to_json(self) -> str:
-        """The check as one JSON document."""
-        return json.dumps(self.as_dict(), ensure_ascii=False, sort_keys=True)
-
     def to_text(self, source: str = "") -> str:
         """A human summary, one finding per line (`source:line:col: ...` for hedges and notes)."""
         prefix = f"{source}:" if source else ""
         verdict = "ok" if self.ok else "needs work"
         lines = [f"{prefix} apology check ({self.channel}): {verdict}".lstrip()]
         if self.present:
-            where = ", ".join(
+            where = ", ".join(  # every present component was found somewhere
                 f"{name} ({self.found[name].line}:{self.found[name].column})"
-                if name in self.found
-                else name
                 for name in self.present
             )
             lines.append(f"  present: {where}")

@@ -23,7 +23,7 @@ from email.policy import SMTP
 from email.utils import formatdate
 from json.encoder import encode_basestring
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Literal, TypeVar
+from typing import IO, TYPE_CHECKING, Literal, TypeVar
 
 from remedy.apology import ApologyCheck
 from remedy.customers import BadRow, OnBadRow
@@ -153,7 +153,7 @@ def sender_address(incident: Incident) -> str | None:
     if sender is None or not sender.email:
         return None
     local, _, domain = sender.email.partition("@")
-    display = f"{sender.name}, {sender.company}" if sender.company else sender.name
+    display = f"{sender.name}, {sender.company}"  # the company is required
     return str(Address(display_name=display, username=local, domain=domain))
 
 
@@ -190,7 +190,7 @@ def write_eml(
     """
     folder = Path(folder)
     check_writable(folder, force, folder=True)
-    parent = folder.parent if str(folder.parent) else Path(".")
+    parent = folder.parent  # Path("out").parent is Path(".")
     date = date or formatdate(localtime=True)
     temp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=parent))
     written = skipped = 0
@@ -240,24 +240,6 @@ class MergeReport:
     def failed_checks(self) -> list[tuple[str, str, ApologyCheck]]:
         """(segment, channel, check) for each draft that fails the apology check."""
         return [(s, c, check) for (s, c), check in self.checks.items() if not check.ok]
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "out": self.out_path,
-            "format": self.format,
-            "customers": self.customers,
-            "messages": self.messages,
-            "by_channel": dict(self.by_channel),
-            "bad_rows": [b.as_dict() for b in self.bad_rows],
-            "skipped_messages": self.skipped_messages,
-            "limited": self.limited,
-            "slow_templates": list(self.slow_templates),
-            "warnings": list(self.warnings),
-            "checks": [
-                {"segment": s, "channel": c, **check.as_dict()}
-                for (s, c), check in self.checks.items()
-            ],
-        }
 
 
 def _limited(messages: Iterator[T], limit: int | None, report: MergeReport) -> Iterator[T]:

@@ -242,7 +242,6 @@ class Model:
     packages: tuple[tuple[str, ...], ...]
     cores: tuple[tuple[str, ...], ...]
     core_index: np.ndarray  # (M,) index into cores
-    base_index: np.ndarray  # (M,) the same candidate without the call
     call_index: np.ndarray  # (M,) the same candidate with the call, or -1
     call_capacity: int | None  # calls the caller(s) can make
     call_hours: float | None
@@ -378,10 +377,6 @@ def build_model(incident: Incident, clv_override: Mapping[str, Estimate] | None 
         )
     _add_common_inputs(incident, inputs, bool(incident.segments))
     index = {c.options: i for i, c in enumerate(candidates)}
-    base = [
-        index[tuple(o for o in c.options if o != CALL)] if c.call else i
-        for i, c in enumerate(candidates)
-    ]
     with_call = [
         index.get(tuple(o for o in order if o in {*c.options, CALL}), -1) if CALL in specs else -1
         for c in candidates
@@ -402,7 +397,6 @@ def build_model(incident: Incident, clv_override: Mapping[str, Estimate] | None 
         packages=tuple(packages),
         cores=tuple(cores),
         core_index=np.array([core_pos[c.core] for c in candidates], dtype=int),
-        base_index=np.array(base, dtype=int),
         call_index=np.array(with_call, dtype=int),
         call_capacity=capacity,
         call_hours=hours,

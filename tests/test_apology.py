@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -341,7 +342,7 @@ def test_a_built_in_style_message_has_no_false_hedges() -> None:
 
 def test_json_and_text_reports() -> None:
     check = lint_text("Sorry for any inconvenience.\nMistakes were made.", prevention_given=True)
-    data = json.loads(check.to_json())
+    data = check.as_dict()
     assert data["ok"] is False
     assert data["channel"] == "email"
     assert data["missing"] == [
@@ -461,3 +462,54 @@ def test_lint_channel_option_changes_what_is_required(runner: CliRunner, tmp_pat
     assert json.loads(sms.stdout)["channel"] == "sms"
     bad = runner.invoke(app, ["lint", str(path), "--channel", "fax"])
     assert bad.exit_code == 2
+
+
+# --- what a mutation run found untested --------------------------------------------------------
+
+
+def test_lint_json_keeps_its_keys_sorted_and_text_as_written(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """The JSON contract of `remedy lint -f json`: every key in order, text not escaped."""
+    letter = tmp_path / "lettre-à-zoë.txt"
+    letter.write_text("Sorry for any inconvenience, Zoë. We'll fix it.\n", encoding="utf-8")
+    result = runner.invoke(app, ["lint", str(letter), "-f", "json"])
+    assert result.exit_code == 1
+    assert "lettre-à-zoë.txt" in result.stdout  # not escaped to \\u00e0
+    data = json.loads(result.stdout)
+    assert list(data) == [
+        "schema_version", "file", "ok", "channel", "required", "present", "missing", "hedges",
+        "notes", "found", "strength", "truncated",
+    ]  # fmt: skip
+    assert set(data["required"]) <= {*data["present"], *data["missing"]}
+    (hedge,) = data["hedges"]
+    assert hedge == {
+        "phrase": "Sorry for any inconvenience",
+        "position": 0,
+        "line": 1,
+        "column": 1,
+        "rule": hedge["rule"],
+        "kind": "vague-harm",
+        "advice": hedge["advice"],
+        "severity": hedge["severity"],
+    }
+    assert hedge["rule"] == "vague.sorry-for-any" and hedge["severity"] == "error"
+    assert hedge["advice"] == "name what you are sorry for, not 'any ...'"
+    for found in data["found"].values():
+        assert set(found) == {"phrase", "position", "line", "column", "rule"}
+    assert set(data["found"]) >= set(data["present"])
+
+
+def test_patterns_match_whitespace_runs_and_try_longer_words_first() -> None:
+    """The two builders every rule goes through (they run when a pattern is first used)."""
+    from remedy.apology import _alt, _compile
+
+    compiled = _compile("we are ?sorry")
+    assert compiled.pattern == r"we\s+are\s*sorry"
+    assert compiled.flags & re.ASCII
+    assert compiled.fullmatch("we are\n  sorry") and compiled.fullmatch("we aresorry")
+    alternation = re.compile(f"(?:{_alt(('broke', 'broke down', 'bake', 'baker'))})")
+    assert alternation.match("broke down").group() == "broke down"
+    assert alternation.match("baker").group() == "baker"
+    assert alternation.match("bake it").group() == "bake"
+    assert not alternation.match("brake")

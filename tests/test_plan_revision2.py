@@ -334,6 +334,11 @@ def test_a_small_budget_still_buys_the_calls_that_fit() -> None:
         bundled("warehouse-delay", business=business, options={**options, "store_credit": False})
     )
     assert tight.offers[0].calls == 120  # all 20 hours, within the budget
+    # The what-ifs name their calls too.
+    assert tight.sensitivity and all(
+        (s.plan_at_low, s.plan_at_high) == ("personal_call (120 calls)",) * 2
+        for s in tight.sensitivity
+    )
     assert tight.expected_net_value > 0
     assert tight.total_cost <= 2000 + 1e-6
     assert absolute(tight) >= absolute(no_credit) - 1e-6
@@ -444,3 +449,215 @@ def test_distributions_are_exact_up_to_their_cap_and_bounded_beyond() -> None:
         assert held <= 3 * _Summary.CAP // 2
     found = bounded.percentiles([10, 50, 90])
     assert np.allclose(found, np.percentile(many, [10, 50, 90]), atol=0.01)
+
+
+# --- the candidate table and the call model, as a mutation run found them untested ------------
+
+
+def test_a_call_recovers_in_proportion_to_the_remedy_it_comes_with() -> None:
+    """rho: 0.1 for a call alone, 0.3 with an exact remedy (Hill & Boyd), linear between, and
+    never outside those bounds."""
+    from remedy.score import call_recovery
+
+    exact = float(recovery_curve(1.0))
+    quality = np.array([0.0, exact / 2, exact, 2 * exact, -1.0])
+    assert call_recovery(quality) == pytest.approx([0.1, 0.2, 0.3, 0.3, 0.1])
+
+
+def three_segments(budget: float, hours: float) -> Incident:
+    return incident(
+        affected={"customers": 6000, "order_value": 80},
+        segments=[
+            {"name": "vip", "share": 0.05, "clv": [2000, 4000, 8000]},
+            {"name": "mid", "share": 0.25, "clv": [300, 600, 1200]},
+            {"name": "rest", "share": 0.7, "clv": [20, 40, 80]},
+        ],
+        options={
+            "personal_call": {"caller": "support", "capacity_hours": hours},
+            "store_credit": {"amount": 15},
+        },
+        business={"budget": budget, "clv": None},
+    )
+
+
+@pytest.mark.parametrize(("budget", "hours"), [(4000, 10), (12_000, 40), (60_000, 400)])
+def test_every_candidate_is_priced_against_the_rest_of_the_plan(
+    budget: float, hours: float
+) -> None:
+    """Each candidate is the segment's alternative with the other segments as planned: the ones
+    listed fit beside the others' cost, and their calls are whole, fit the capacity and the
+    budget the others leave, and are as many as those allow."""
+    plan = make_plan(three_segments(budget, hours), draws=DRAWS)
+    assert plan.budget == budget and plan.call_capacity is not None
+    planned = {s.segment: s for s in plan.segments}
+    assert sum(s.cost for s in planned.values()) == pytest.approx(plan.total_cost)
+    assert plan.total_cost <= budget + 1e-6
+    all_calls = sum(s.calls for s in planned.values())
+    assert all_calls <= plan.call_capacity
+    per_calls: set[float] = set()
+    checks: list[tuple[Any, float, int]] = []
+    for candidate in plan.candidates:
+        mine = planned[candidate.segment]
+        others_cost = plan.total_cost - mine.cost
+        room = plan.call_capacity - (all_calls - mine.calls)
+        assert candidate.within_budget and candidate.feasible
+        assert candidate.cost + others_cost <= budget + 1e-6, candidate
+        assert 0 <= candidate.calls <= min(room, candidate.customers)
+        if candidate.in_plan:
+            assert (candidate.options, candidate.calls) == (mine.options, mine.calls)
+            assert candidate.cost == pytest.approx(mine.cost)
+            continue
+        if not candidate.calls:
+            assert "personal_call" not in candidate.options
+            continue
+        assert candidate.options[-1] == "personal_call"
+        base = next(
+            (
+                c for c in plan.candidates
+                if c.segment == candidate.segment and c.calls == 0
+                and c.options == candidate.options[:-1]
+            ),
+            None,
+        )  # fmt: skip
+        if base is not None:  # a call costs the same wherever it is made
+            per_calls.add(round((candidate.cost - base.cost) / candidate.calls, 6))
+        checks.append((candidate, others_cost, room))
+    (per_call,) = per_calls
+    assert per_call > 0
+    for candidate, others_cost, room in checks:
+        # As many calls as fit: every customer, all the room left, or the budget's last cent.
+        assert (
+            candidate.calls in (candidate.customers, room)
+            or candidate.cost + per_call + others_cost > budget
+        ), candidate
+    segments = {c.segment for c in plan.candidates if c.calls and not c.in_plan}
+    assert segments == {"vip", "mid", "rest"} if budget == 60_000 else segments
+
+
+def test_how_often_an_option_pays_counts_every_chunk_of_draws() -> None:
+    """10,000 draws are evaluated a few thousand at a time; every chunk counts."""
+    plan = make_plan(load_incident(INCIDENTS / "6pm-price-cap.yaml"), draws=10_000)
+    honor = score(plan, "honor")
+    assert honor.p_pays == pytest.approx(honor.p_best) and honor.p_pays > 0.8
+
+
+def test_sensitivity_lists_the_inputs_that_swing_the_plan_most_first() -> None:
+    plan = make_plan(load_incident(INCIDENTS / "bereavement-flowers.yaml"), draws=DRAWS)
+    swings = [abs(s.net_at_high - s.net_at_low) for s in plan.sensitivity]
+    assert len(swings) >= 3 and swings == sorted(swings, reverse=True)
+    assert [s.input for s in plan.sensitivity[:2]] == ["delta", "business.clv"]
+
+
+def test_what_ifs_keep_to_the_budget() -> None:
+    """At the high end of an input the best plan may be dearer: it must still fit."""
+    plan = make_plan(bundled("warehouse-delay", business={"budget": 2000}), draws=DRAWS)
+    assert plan.total_cost <= 2000  # apology only: the $10 credit for 13,000 costs $47k
+    for entry in plan.sensitivity:  # none: no input within its range makes the credit fit
+        for what_if in (entry.plan_at_low, entry.plan_at_high):
+            assert "store_credit" not in what_if and "refund" not in what_if, entry
+
+
+def test_a_choice_between_refund_and_goods_is_marked_on_the_plan() -> None:
+    plan = make_plan(load_incident(INCIDENTS / "mothers-day-bags.yaml"), draws=DRAWS)
+    (chosen,) = [c for c in plan.candidates if c.in_plan]
+    assert chosen.choice and plan.offers[0].choice
+    assert score(plan, "personal_call").customers == 48  # the customers called, not all 120
+    assert score(plan, "refund").customers == 120
+    assert [c.choice for c in plan.candidates if "ship_upgrade" not in c.options] == [False] * 2
+    data = plan_to_json(plan)
+    assert [c["choice"] for c in data["candidates"]] == [c.choice for c in plan.candidates]
+    loss = next(a for a in plan.assumptions if a.name == "affected.customer_loss")
+    assert loss.value == "110"
+    assert all(a.value != "None" for a in plan.assumptions)
+
+
+def test_plan_incident_plans_with_seed_zero_by_default() -> None:
+    from remedy.plan import plan_incident
+
+    loaded = load_incident(INCIDENTS / "stolen-parcel.yaml")
+    default = plan_to_json(plan_incident(loaded, draws=500).plan)
+    assert default == plan_to_json(plan_incident(loaded, draws=500, seed=0).plan)
+    assert default != plan_to_json(plan_incident(loaded, draws=500, seed=1).plan)
+
+
+def test_a_recovery_stated_in_the_file_replaces_the_model() -> None:
+    """`recovery:` on an option is the share of the value at stake it keeps, taken as given."""
+    plans = {
+        share: make_plan(
+            incident(
+                options={
+                    "store_credit": {"amount": 15, "recovery": share},
+                    "ship_upgrade": False,
+                    "refund": False,
+                }
+            ),
+            draws=2000,
+        )
+        for share in (0.2, 0.5)
+    }
+    low, high = (score(plans[s], "store_credit") for s in (0.2, 0.5))
+    assert (low.recovery, high.recovery) == pytest.approx((0.2, 0.5))
+    assert high.retained_value == pytest.approx(2.5 * low.retained_value)
+    assert low.cost == pytest.approx(high.cost)  # the cost is the credit's, whatever it keeps
+
+
+def test_assumptions_given_in_the_file_are_used_and_cited() -> None:
+    given = two_segments(
+        assumptions={
+            "reply_share": [0.1, 0.2, 0.3],
+            "fairness_penalty": [0.0, 0.05, 0.1],
+            "min_offer_share": 0.1,
+        }
+    )
+    rows = {a.name: a for a in make_plan(given, draws=500).assumptions}
+    for name in ("reply_share", "fairness_penalty", "min_offer_share"):
+        key = f"assumptions.{name}"
+        assert rows[key].source == f"file: {key}", rows[key]
+    assert "0.2" in rows["assumptions.reply_share"].value
+    assert "0.05" in rows["assumptions.fairness_penalty"].value
+    assert "0.1" in rows["assumptions.min_offer_share"].value
+    defaulted = {a.name: a for a in make_plan(two_segments(), draws=500).assumptions}
+    assert defaulted["assumptions.reply_share"].source.startswith("default: ")
+
+
+def test_an_offer_of_exactly_the_minimum_share_counts() -> None:
+    """5% of an $80 order is $4.00: a $4.00 credit is compensation, $3.99 a token."""
+    at = make_plan(incident(options={"store_credit": {"amount": 4}}), draws=DRAWS)
+    under = make_plan(incident(options={"store_credit": {"amount": 3.99}}), draws=DRAWS)
+    assert score(at, "store_credit").recovery > 0
+    assert score(under, "store_credit").recovery == pytest.approx(0.0, abs=1e-9)
+
+
+def test_customers_who_compare_notes_reach_the_plateau_sooner() -> None:
+    """From 1,000 affected customers the recovery curve is read at 1.2x the offer's worth."""
+    options = {"store_credit": {"amount": 8}, "ship_upgrade": False, "refund": False}
+
+    def recovery(customers: int) -> float:
+        plan = make_plan(
+            incident(affected={"customers": customers, "order_value": 80}, options=options),
+            draws=DRAWS,
+        )
+        return float(score(plan, "store_credit").recovery)
+
+    assert recovery(1000) > recovery(999) > 0  # worth below the loss: 1.2x is more
+
+
+@pytest.mark.parametrize(
+    ("kind", "fault", "rules"),
+    [
+        ("late_delivery", "ours", ["occasion_refund"]),
+        ("not_fulfilled", "ours", ["make_whole", "occasion_refund"]),
+        ("lost_in_transit", "partner", ["make_whole", "occasion_refund"]),
+        ("lost_in_transit", "customer", []),
+        ("quality_defect", "ours", ["legal_remedy"]),  # a defect has no occasion rule
+    ],
+)
+def test_a_missed_occasion_adds_the_refund_rule_where_it_applies(
+    kind: str, fault: str, rules: list[str]
+) -> None:
+    plan = make_plan(incident(kind=kind, fault=fault, occasion="Mother's Day"), draws=300)
+    assert [o.id for o in plan.obligations] == rules
+    for rule in plan.obligations:
+        if rule.id == "occasion_refund":
+            assert rule.text == "after the missed occasion (Mother's Day) the refund is offered"
+            assert "refund" in offered(plan)
