@@ -75,8 +75,8 @@ test-latest:
 	.venv-latest/bin/python -m pytest -p no:cacheprovider
 
 # Mutation testing of the core modules (never in CI: hours for every mutant on 2 cores).
-# `make mutation SAMPLE=150` runs a seeded random sample per module (~30 min) and reports the
-# score with its 95% interval. mutmut and its own needs come from their own lock, in .venv-mutation.
+# `make mutation SAMPLE=150 [SEED=2]` runs a seeded random sample per module (~30 min) and
+# reports the score with its 95% interval. mutmut and its own needs come from their own lock, in .venv-mutation.
 LOCK_MUTATION := requirements/mutation.txt
 .venv-mutation/.installed: $(LOCK_MUTATION) pyproject.toml
 	$(PYTHON) -m venv .venv-mutation
@@ -88,7 +88,7 @@ LOCK_MUTATION := requirements/mutation.txt
 	touch $@
 
 mutation: .venv-mutation/.installed
-	.venv-mutation/bin/python bench/mutation.py $(if $(SAMPLE),--sample $(SAMPLE)) \
+	.venv-mutation/bin/python bench/mutation.py $(if $(SAMPLE),--sample $(SAMPLE)) $(if $(SEED),--seed $(SEED)) \
 		--write bench/mutation-results.md
 
 bench: $(BIN)/.installed-dev

@@ -375,7 +375,7 @@ def build_model(incident: Incident, clv_override: Mapping[str, Estimate] | None 
             f"no set of enabled options meets the obligations: {rule} (enable a refund or the "
             "goods, or remove a required: true)"
         )
-    _add_common_inputs(incident, inputs, bool(incident.segments))
+    _add_common_inputs(incident, inputs)
     index = {c.options: i for i, c in enumerate(candidates)}
     with_call = [
         index.get(tuple(o for o in order if o in {*c.options, CALL}), -1) if CALL in specs else -1
@@ -421,7 +421,7 @@ def _refund_share(incident: Incident, inputs: dict[str, Input]) -> str:
     return "refund_take_up"
 
 
-def _add_common_inputs(incident: Incident, inputs: dict[str, Input], segmented: bool) -> None:
+def _add_common_inputs(incident: Incident, inputs: dict[str, Input]) -> None:
     """Inputs every plan reads: replies to the mass message, the minimum meaningful offer,
     fairness between segments."""
     assumptions = incident.assumptions

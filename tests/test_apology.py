@@ -513,3 +513,9 @@ def test_patterns_match_whitespace_runs_and_try_longer_words_first() -> None:
     assert alternation.match("baker").group() == "baker"
     assert alternation.match("bake it").group() == "bake"
     assert not alternation.match("brake")
+
+
+def test_positions_count_a_leading_blank_line() -> None:
+    check = lint_text("\nHi Ann,\n  Sorry for any inconvenience.")
+    (hedge,) = check.hedges
+    assert (hedge.line, hedge.column, hedge.position) == (3, 3, 11)

@@ -281,6 +281,7 @@ def test_the_fast_jsonl_path_writes_what_write_jsonl_writes(tmp_path: Path) -> N
     assert report.messages == 30 + 15 + 1
     assert report.by_channel == {"email": 30, "sms": 15, "phone": 1}
     assert report.customers == 30
+    assert report.slow_templates == [] and report.warnings == []
     assert all(check.ok for check in report.checks.values())
     first = json.loads(fast.splitlines()[0])
     assert first["body"].startswith("Hi Ann,\n\nYour order O-0 will reach you later")

@@ -445,7 +445,8 @@ def test_distributions_are_exact_up_to_their_cap_and_bounded_beyond() -> None:
     bounded = _Summary()
     for start in range(0, many.size, 4096):
         bounded.add(many[start : start + 4096])
-        held = bounded.stored + (0 if bounded.summary is None else bounded.summary.size)
+        fresh = sum(v.size for v in bounded.values)  # what is held, not the counter
+        held = fresh + (0 if bounded.summary is None else bounded.summary.size)
         assert held <= 3 * _Summary.CAP // 2
     found = bounded.percentiles([10, 50, 90])
     assert np.allclose(found, np.percentile(many, [10, 50, 90]), atol=0.01)
@@ -650,6 +651,7 @@ def test_customers_who_compare_notes_reach_the_plateau_sooner() -> None:
         ("lost_in_transit", "partner", ["make_whole", "occasion_refund"]),
         ("lost_in_transit", "customer", []),
         ("quality_defect", "ours", ["legal_remedy"]),  # a defect has no occasion rule
+        ("quality_defect", "customer", []),
     ],
 )
 def test_a_missed_occasion_adds_the_refund_rule_where_it_applies(
@@ -661,3 +663,54 @@ def test_a_missed_occasion_adds_the_refund_rule_where_it_applies(
         if rule.id == "occasion_refund":
             assert rule.text == "after the missed occasion (Mother's Day) the refund is offered"
             assert "refund" in offered(plan)
+
+
+def test_after_a_missed_occasion_a_late_orders_refund_is_offered_not_given() -> None:
+    late = make_plan(incident(kind="late_delivery", occasion="Mother's Day"), draws=500)
+    assert "refund" in late.offers[0].options and late.offers[0].on_request == ("refund",)
+    lost = make_plan(incident(kind="not_fulfilled", occasion="Mother's Day"), draws=500)
+    assert "refund" not in lost.offers[0].on_request  # nothing arrives: the refund is given
+
+
+def test_obligations_over_the_budget_are_noted_in_the_incidents_currency() -> None:
+    plan = make_plan(
+        incident(kind="billing_error", currency="GBP", business={"budget": 100}), draws=500
+    )
+    (note,) = [n for n in plan.notes if n.startswith("the obligations alone cost £")]
+    assert note.endswith("more than the budget of £100.00: planned anyway")
+
+
+def test_a_calls_stated_recovery_is_used() -> None:
+    def call(recovery: float) -> float:
+        options = {"personal_call": {"caller": "founder", "recovery": recovery}}
+        return float(
+            score(make_plan(incident(options=options), draws=500), "personal_call").recovery
+        )
+
+    assert call(0.6) > call(0.1)
+
+
+def test_a_small_offer_at_the_minimum_share_still_counts() -> None:
+    """$0.50 on a $10 order is 5%: compensation, however small the sum."""
+    small = incident(
+        affected={"customers": 1000, "order_value": 10}, options={"store_credit": {"amount": 0.5}}
+    )
+    assert score(make_plan(small, draws=500), "store_credit").recovery > 0
+
+
+def test_one_segments_plan_has_its_candidates_distribution() -> None:
+    plan = make_plan(incident(), draws=DRAWS)
+    (chosen,) = [c for c in plan.candidates if c.in_plan]
+    assert (plan.net_p10, plan.net_p50, plan.net_p90) == pytest.approx(
+        (chosen.net_p10, chosen.net_p50, chosen.net_p90)
+    )
+    assert plan.net_p10 < plan.net_p50 < plan.net_p90
+
+
+def test_expectations_count_every_chunk_of_draws() -> None:
+    """10,000 draws are a few chunks: the expected word of mouth and CLV are over all of them."""
+    loaded = load_incident(INCIDENTS / "6pm-price-cap.yaml")
+    few, many = (make_plan(loaded, draws=d).segments[0] for d in (2000, 10_000))
+    assert many.spillover > 0 and many.spillover == pytest.approx(few.spillover, rel=0.05)
+    assert many.clv == pytest.approx(few.clv, rel=0.05)
+    assert many.value_at_stake == pytest.approx(few.value_at_stake, rel=0.05)
