@@ -519,3 +519,26 @@ def test_positions_count_a_leading_blank_line() -> None:
     check = lint_text("\nHi Ann,\n  Sorry for any inconvenience.")
     (hedge,) = check.hedges
     assert (hedge.line, hedge.column, hedge.position) == (3, 3, 11)
+
+
+def test_a_disabled_rule_leaves_every_other_rule_running() -> None:
+    full = lint_text(GOOD)
+    first = COMPONENT_RULES[0]
+    without = lint_text(GOOD, disabled=frozenset({first.id}))
+    others = [name for name in full.present if name != first.component]
+    assert others and set(others) <= set(without.present)
+
+
+def test_a_hedged_sorry_does_not_hide_a_real_one_later() -> None:
+    check = lint_text("Sorry if you were upset. I'm sorry we sent you the wrong coat.")
+    assert "regret" in check.present
+    assert check.found["regret"].position > 20
+    assert [h.kind for h in check.hedges] == ["non-apology"]  # "sorry if you were upset"
+
+
+def test_letters_that_lower_case_to_two_keep_positions_right() -> None:
+    """'İ' lower-cases to two characters: findings still point at the original text."""
+    text = "İstanbul order: sorry for any inconvenience."
+    (hedge,) = lint_text(text).hedges
+    assert text[hedge.position : hedge.position + len(hedge.phrase)] == hedge.phrase
+    assert (hedge.line, hedge.column) == (1, 17)
