@@ -522,6 +522,9 @@ def _pass(
                 allowed = np.array(
                     [r.within_budget and model.candidates[r.base].feasible for r in segment_rows]
                 )
+                # The floor is planned even when it alone breaks the budget (every lawful row
+                # costs at least as much): it is then the only candidate that can be best.
+                allowed[floor_at] = True
                 masked = np.where(allowed[:, None], net, -np.inf)
                 best = np.argmax(masked, axis=0)
                 stats.wins[k] += np.bincount(best, minlength=len(segment_rows))

@@ -723,7 +723,7 @@ def test_a_template_typo_names_the_file_line_and_variable(tmp_path: Path) -> Non
         draft_messages(incident(), KITCHEN_SINK[:1], templates_dir=tmp_path)
     text = str(caught.value)
     assert f"{tmp_path / 'sms.j2'}:2:" in text
-    assert "'custmer' is undefined" in text
+    assert "undefined variable" in text and "custmer" in text  # our words, not Jinja2's
 
 
 def test_a_template_syntax_error_names_the_line(tmp_path: Path) -> None:

@@ -714,3 +714,14 @@ def test_expectations_count_every_chunk_of_draws() -> None:
     assert many.spillover > 0 and many.spillover == pytest.approx(few.spillover, rel=0.05)
     assert many.clv == pytest.approx(few.clv, rel=0.05)
     assert many.value_at_stake == pytest.approx(few.value_at_stake, rel=0.05)
+
+
+def test_a_floor_over_the_budget_is_still_the_best_allowed_plan() -> None:
+    """When the obligations alone break the budget, the floor is planned anyway: it is best
+    in every draw, and the apology the law does not allow never is."""
+    plan = make_plan(
+        incident(kind="billing_error", currency="GBP", business={"budget": 100}), draws=500
+    )
+    (floor,) = [c for c in plan.candidates if c.floor]
+    assert floor.in_plan and floor.p_best == pytest.approx(1.0)
+    assert all(c.p_best == 0 for c in plan.candidates if not c.feasible)
