@@ -678,6 +678,9 @@ def test_obligations_over_the_budget_are_noted_in_the_incidents_currency() -> No
     )
     (note,) = [n for n in plan.notes if n.startswith("the obligations alone cost £")]
     assert note.endswith("more than the budget of £100.00: planned anyway")
+    (budget,) = plan.binding_constraints
+    assert budget.detail.startswith("the obligations alone cost £")
+    assert budget.detail.endswith("over the budget of £100.00")
 
 
 def test_a_calls_stated_recovery_is_used() -> None:
@@ -725,3 +728,38 @@ def test_a_floor_over_the_budget_is_still_the_best_allowed_plan() -> None:
     (floor,) = [c for c in plan.candidates if c.floor]
     assert floor.in_plan and floor.p_best == pytest.approx(1.0)
     assert all(c.p_best == 0 for c in plan.candidates if not c.feasible)
+
+
+def test_an_exact_input_is_counted_once_per_draw_in_every_chunk() -> None:
+    """A CLV given as one number is the same in every draw, over several chunks of draws."""
+    plan = make_plan(incident(business={"clv": 300}), draws=10_000)
+    assert plan.segments[0].clv == pytest.approx(300.0, rel=1e-12)
+
+
+def test_sending_goods_is_the_orders_fate_and_assumes_stock() -> None:
+    defect = incident(kind="quality_defect", options={"refund": False}, business={"clv": 50})
+    plan = make_plan(defect, draws=500)
+    assert plan.offers[0].options == ("replacement",) and plan.offers[0].order_fate == "sent"
+    assert "sending the goods assumes they are in stock for every customer who gets them" in (
+        plan.notes
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "rule", "status"),
+    [
+        ({"kind": "billing_error"}, "refund_wrong_charge", "law"),
+        ({"occasion": "Mother's Day"}, "occasion_refund", "policy"),
+        (
+            {"occasion": "Mother's Day", "options": {"refund": {"required": False}}},
+            "occasion_refund",
+            "waived by the file",
+        ),
+    ],
+)
+def test_each_obligation_is_listed_with_its_standing(
+    changes: dict[str, Any], rule: str, status: str
+) -> None:
+    plan = make_plan(incident(**changes), draws=300)
+    rows = {a.name: a for a in plan.assumptions}
+    assert rows[f"obligation: {rule}"].value.endswith(f"({status})")
